@@ -1,0 +1,102 @@
+"""Every write to customers and contacts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from huikuan.core.errors import HuikuanError, NotFound
+from huikuan.core.money import UnknownCurrency, normalise_currency
+from huikuan.customers.models import Contact, Customer
+
+
+class CustomerError(HuikuanError):
+    code = "customer_invalid"
+
+
+class CustomerCodeTaken(CustomerError):
+    code = "customer_code_taken"
+
+
+class CustomerNotFound(NotFound):
+    code = "customer_not_found"
+
+
+CUSTOMER_FIELDS = {
+    "name", "legal_name", "tax_id", "country", "language", "currency", "payment_terms_days",
+    "credit_limit_minor", "grade", "status", "collector", "sales_rep", "tags", "notes",
+}  # fmt: skip
+
+
+def _validated(instance: Customer | Contact) -> None:
+    try:
+        instance.full_clean(validate_unique=False)
+    except ValidationError as error:
+        details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.message_dict.items())
+        raise CustomerError(details)
+
+
+def _apply(customer: Customer, fields: dict[str, Any]) -> None:
+    unknown = set(fields) - CUSTOMER_FIELDS
+    if unknown:
+        raise CustomerError(f"unknown customer fields: {', '.join(sorted(unknown))}")
+    for name, value in fields.items():
+        setattr(customer, name, value)
+    try:
+        customer.currency = normalise_currency(customer.currency)
+    except UnknownCurrency as error:
+        raise CustomerError(str(error), code="unknown_currency")
+    customer.country = (customer.country or "").upper()
+    customer.grade = (customer.grade or "B").upper()
+    customer.status = (customer.status or "ACTIVE").upper()
+
+
+@transaction.atomic
+def customer_create(*, code: str, name: str, **fields: Any) -> Customer:
+    """Create a customer under the user's own code."""
+    code = code.strip()
+    if not code:
+        raise CustomerError("a customer needs a code", code="customer_code_missing")
+    if Customer.objects.filter(code=code).exists():
+        raise CustomerCodeTaken(f"customer {code} already exists")
+    customer = Customer(code=code, name=name.strip())
+    _apply(customer, fields)
+    _validated(customer)
+    customer.save()
+    return customer
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, **fields: Any) -> Customer:
+    """Change the given fields of a customer (the code stays: other systems key on it)."""
+    _apply(customer, fields)
+    _validated(customer)
+    customer.save()
+    return customer
+
+
+@transaction.atomic
+def contact_create(*, customer: Customer, name: str, is_primary: bool = False, **fields: Any) -> Contact:
+    """Add a contact; a new primary contact takes the flag from the previous one."""
+    contact = Contact(customer=customer, name=name.strip(), is_primary=is_primary, **fields)
+    _validated(contact)
+    if is_primary:
+        Contact.objects.filter(customer=customer, is_primary=True).update(is_primary=False)
+    contact.save()
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, contact: Contact, **fields: Any) -> Contact:
+    """Change the given fields of a contact."""
+    for name, value in fields.items():
+        setattr(contact, name, value)
+    _validated(contact)
+    if fields.get("is_primary"):
+        Contact.objects.filter(customer=contact.customer, is_primary=True).exclude(pk=contact.pk).update(
+            is_primary=False
+        )
+    contact.save()
+    return contact

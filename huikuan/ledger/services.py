@@ -1,0 +1,397 @@
+"""Every write to the ledger goes through these functions (one path, easy to audit).
+
+Derived columns (``Invoice.open_minor``, ``status``, ``settled_date``, ``Payment.unapplied_minor``)
+are refreshed here with set-based SQL, so that single writes and bulk imports share one rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+from django.db import transaction
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    DateField,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest
+
+from huikuan.core.errors import HuikuanError, NotFound
+from huikuan.core.money import Money, normalise_currency
+from huikuan.customers.models import Customer
+from huikuan.ledger.allocation import OpenItem, allocation_order, plan_allocation
+from huikuan.ledger.models import (
+    AdjustmentKind,
+    Allocation,
+    Invoice,
+    InvoiceAdjustment,
+    InvoiceStatus,
+    Payment,
+    PaymentMethod,
+    ShortPayment,
+)
+
+
+class LedgerError(HuikuanError):
+    code = "ledger_invalid"
+
+
+class InvoiceNumberTaken(LedgerError):
+    code = "invoice_number_taken"
+
+
+class CurrencyMismatch(LedgerError):
+    code = "currency_mismatch"
+
+
+class AmountNotPositive(LedgerError):
+    code = "amount_not_positive"
+
+
+class ExceedsOpenAmount(LedgerError):
+    code = "exceeds_open_amount"
+
+
+class InvoiceNotFound(NotFound):
+    code = "invoice_not_found"
+
+
+class WrongCustomer(LedgerError):
+    code = "invoice_of_another_customer"
+
+
+class AlreadyReversed(LedgerError):
+    code = "allocation_already_reversed"
+
+
+class DatesOutOfOrder(LedgerError):
+    code = "dates_out_of_order"
+
+
+def _require_positive(amount: Money, what: str) -> None:
+    if amount.minor <= 0:
+        raise AmountNotPositive(f"{what} must be greater than zero, got {amount}")
+
+
+# --- derived balances -------------------------------------------------------------------
+
+
+def _zero() -> Value:
+    return Value(0, output_field=BigIntegerField())
+
+
+def invoice_balances_refresh(invoices: QuerySet[Invoice] | Iterable[int]) -> int:
+    """Recompute open amount, status and settled date for the given invoices in one UPDATE."""
+    queryset = invoices if isinstance(invoices, QuerySet) else Invoice.objects.filter(pk__in=list(invoices))
+    allocated = (
+        Allocation.objects.filter(invoice=OuterRef("pk"))
+        .values("invoice")
+        .annotate(total=Sum("amount_minor"))
+        .values("total")
+    )
+    adjusted = (
+        InvoiceAdjustment.objects.filter(invoice=OuterRef("pk"))
+        .values("invoice")
+        .annotate(total=Sum("amount_minor"))
+        .values("total")
+    )
+    count = queryset.update(
+        open_minor=F("amount_minor")
+        - Coalesce(Subquery(allocated, output_field=BigIntegerField()), _zero())
+        - Coalesce(Subquery(adjusted, output_field=BigIntegerField()), _zero())
+    )
+    last_allocation = (
+        Allocation.objects.filter(invoice=OuterRef("pk"))
+        .values("invoice")
+        .annotate(last=Max("allocation_date"))
+        .values("last")
+    )
+    last_adjustment = (
+        InvoiceAdjustment.objects.filter(invoice=OuterRef("pk"))
+        .values("invoice")
+        .annotate(last=Max("adjustment_date"))
+        .values("last")
+    )
+    kind_exists = {
+        kind: Exists(InvoiceAdjustment.objects.filter(invoice=OuterRef("pk"), kind=kind))
+        for kind in (AdjustmentKind.CANCELLATION, AdjustmentKind.WRITE_OFF)
+    }
+    epoch = Value(date(1, 1, 1), output_field=DateField())
+    queryset.update(
+        status=Case(
+            When(open_minor__gt=0, open_minor__gte=F("amount_minor"), then=Value(InvoiceStatus.OPEN)),
+            When(open_minor__gt=0, then=Value(InvoiceStatus.PARTIALLY_PAID)),
+            When(kind_exists[AdjustmentKind.CANCELLATION], then=Value(InvoiceStatus.CANCELLED)),
+            When(kind_exists[AdjustmentKind.WRITE_OFF], then=Value(InvoiceStatus.WRITTEN_OFF)),
+            default=Value(InvoiceStatus.PAID),
+        ),
+        settled_date=Case(
+            When(
+                open_minor__lte=0,
+                then=Greatest(
+                    Coalesce(Subquery(last_allocation, output_field=DateField()), epoch),
+                    Coalesce(Subquery(last_adjustment, output_field=DateField()), epoch),
+                ),
+            ),
+            default=Value(None, output_field=DateField()),
+        ),
+    )
+    return count
+
+
+def payment_balances_refresh(payments: QuerySet[Payment] | Iterable[int]) -> int:
+    """Recompute the unapplied remainder of the given payments in one UPDATE."""
+    queryset = payments if isinstance(payments, QuerySet) else Payment.objects.filter(pk__in=list(payments))
+    allocated = (
+        Allocation.objects.filter(payment=OuterRef("pk"))
+        .values("payment")
+        .annotate(total=Sum("amount_minor"))
+        .values("total")
+    )
+    return queryset.update(
+        unapplied_minor=F("amount_minor") - Coalesce(Subquery(allocated, output_field=BigIntegerField()), _zero())
+    )
+
+
+# --- invoices ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def invoice_issue(
+    *,
+    customer: Customer,
+    number: str,
+    issue_date: date,
+    due_date: date,
+    amount: Money,
+    description: str = "",
+    po_number: str = "",
+) -> Invoice:
+    """Record a new invoice the customer owes from its issue date."""
+    number = number.strip()
+    if not number:
+        raise LedgerError("an invoice needs a number", code="invoice_number_missing")
+    _require_positive(amount, "the invoice amount")
+    if due_date < issue_date:
+        raise DatesOutOfOrder(f"due date {due_date} is before issue date {issue_date}")
+    if Invoice.objects.filter(number=number).exists():
+        raise InvoiceNumberTaken(f"invoice {number} already exists")
+    invoice = Invoice(
+        number=number,
+        customer=customer,
+        issue_date=issue_date,
+        due_date=due_date,
+        currency=amount.currency,
+        amount_minor=amount.minor,
+        open_minor=amount.minor,
+        status=InvoiceStatus.OPEN,
+        description=description,
+        po_number=po_number,
+    )
+    invoice.full_clean(validate_unique=False)
+    invoice.save()
+    return invoice
+
+
+def _adjust(
+    *, invoice: Invoice, kind: str, amount: Money, on_date: date, reason: str, reference: str = "", user=None
+) -> InvoiceAdjustment:
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if amount.currency != invoice.currency:
+        raise CurrencyMismatch(f"invoice {invoice.number} is in {invoice.currency}, not {amount.currency}")
+    _require_positive(amount, "the amount")
+    if amount.minor > invoice.open_minor:
+        open_amount = Money(invoice.open_minor, invoice.currency)
+        raise ExceedsOpenAmount(f"{amount} is more than the {open_amount} open on invoice {invoice.number}")
+    if on_date < invoice.issue_date:
+        raise DatesOutOfOrder(f"{on_date} is before invoice {invoice.number} was issued ({invoice.issue_date})")
+    if not reason.strip():
+        raise LedgerError("a reason is required", code="reason_missing")
+    adjustment = InvoiceAdjustment.objects.create(
+        invoice=invoice,
+        kind=kind,
+        amount_minor=amount.minor,
+        adjustment_date=on_date,
+        reason=reason.strip(),
+        reference=reference,
+        created_by=user,
+    )
+    invoice_balances_refresh([invoice.pk])
+    return adjustment
+
+
+@transaction.atomic
+def credit_note_issue(
+    *, invoice: Invoice, amount: Money, on_date: date, reason: str, reference: str = "", user=None
+) -> InvoiceAdjustment:
+    """Reduce what the customer owes on an invoice by a credit note (e.g. a settled dispute)."""
+    return _adjust(
+        invoice=invoice,
+        kind=AdjustmentKind.CREDIT_NOTE,
+        amount=amount,
+        on_date=on_date,
+        reason=reason,
+        reference=reference,
+        user=user,
+    )
+
+
+@transaction.atomic
+def invoice_write_off(
+    *, invoice: Invoice, on_date: date, reason: str, amount: Money | None = None, user=None
+) -> InvoiceAdjustment:
+    """Write off what is still open on an invoice (all of it unless an amount is given)."""
+    invoice.refresh_from_db()
+    return _adjust(
+        invoice=invoice,
+        kind=AdjustmentKind.WRITE_OFF,
+        amount=amount or Money(invoice.open_minor, invoice.currency),
+        on_date=on_date,
+        reason=reason,
+        user=user,
+    )
+
+
+@transaction.atomic
+def invoice_cancel(*, invoice: Invoice, on_date: date, reason: str, user=None) -> InvoiceAdjustment:
+    """Cancel an invoice that was issued in error: nothing more is owed on it from that date."""
+    invoice.refresh_from_db()
+    return _adjust(
+        invoice=invoice,
+        kind=AdjustmentKind.CANCELLATION,
+        amount=Money(invoice.open_minor, invoice.currency),
+        on_date=on_date,
+        reason=reason,
+        user=user,
+    )
+
+
+# --- payments ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    customer: Customer,
+    received_date: date,
+    amount: Money,
+    method: str = PaymentMethod.BANK_TRANSFER,
+    reference: str = "",
+    payer_name: str = "",
+    invoice_numbers: Sequence[str] = (),
+    external_id: str | None = None,
+) -> Payment:
+    """Record money received and apply it: named invoices first, then oldest due first."""
+    _require_positive(amount, "the payment amount")
+    payment = Payment(
+        customer=customer,
+        received_date=received_date,
+        currency=normalise_currency(amount.currency),
+        amount_minor=amount.minor,
+        unapplied_minor=amount.minor,
+        method=method,
+        reference=reference,
+        payer_name=payer_name,
+        external_id=external_id or None,
+    )
+    payment.full_clean()
+    payment.save()
+    payment_allocate(payment=payment, invoice_numbers=invoice_numbers, on_date=received_date)
+    payment.refresh_from_db()
+    return payment
+
+
+@transaction.atomic
+def payment_allocate(
+    *, payment: Payment, invoice_numbers: Sequence[str] = (), on_date: date, only_named: bool = False
+) -> list[Allocation]:
+    """Apply a payment's unapplied remainder to the customer's open invoices in its currency.
+
+    Named invoices are settled first in the order given; then, unless ``only_named``, the
+    customer's other open invoices oldest due date first. A touched invoice left partly open
+    records a short payment. Invoices issued after ``on_date`` are not touched.
+    """
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    numbers = [n.strip() for n in invoice_numbers if n and n.strip()]
+    named = {inv.number: inv for inv in Invoice.objects.filter(number__in=numbers)}
+    for number in numbers:
+        invoice = named.get(number)
+        if invoice is None:
+            raise InvoiceNotFound(f"invoice {number} does not exist")
+        if invoice.customer_id != payment.customer_id:
+            raise WrongCustomer(f"invoice {number} belongs to another customer")
+        if invoice.currency != payment.currency:
+            raise CurrencyMismatch(f"invoice {number} is in {invoice.currency}, the payment in {payment.currency}")
+    candidates = Invoice.objects.select_for_update().filter(
+        customer_id=payment.customer_id, currency=payment.currency, open_minor__gt=0
+    )
+    if only_named:
+        candidates = candidates.filter(number__in=numbers)
+    else:
+        candidates = candidates.filter(Q(issue_date__lte=on_date) | Q(number__in=numbers))
+    rows = list(candidates.values_list("pk", "number", "open_minor", "due_date"))
+    by_number = {number: pk for pk, number, _open, _due in rows}
+    items = [OpenItem(key=pk, open_minor=open_minor, due_date=due) for pk, _n, open_minor, due in rows]
+    ordered = allocation_order(items, [by_number[n] for n in numbers if n in by_number])
+    plan = plan_allocation(payment.unapplied_minor, ordered)
+    allocations = Allocation.objects.bulk_create(
+        [
+            Allocation(payment=payment, invoice_id=pk, amount_minor=take, allocation_date=on_date)
+            for pk, take in plan
+        ]
+    )
+    touched = [pk for pk, _take in plan]
+    invoice_balances_refresh(touched)
+    payment_balances_refresh([payment.pk])
+    still_open = Invoice.objects.filter(pk__in=touched, open_minor__gt=0).values_list("pk", "open_minor")
+    ShortPayment.objects.bulk_create(
+        [
+            ShortPayment(
+                payment=payment, invoice_id=pk, currency=payment.currency, short_minor=open_minor, event_date=on_date
+            )
+            for pk, open_minor in still_open
+        ],
+        ignore_conflicts=True,
+    )
+    return allocations
+
+
+@transaction.atomic
+def allocation_reverse(*, allocation: Allocation, on_date: date) -> Allocation:
+    """Un-allocate: a reversing row dated ``on_date`` returns the money to the payment."""
+    allocation = Allocation.objects.select_for_update().get(pk=allocation.pk)
+    if allocation.amount_minor <= 0:
+        raise LedgerError("a reversal cannot itself be reversed", code="allocation_is_reversal")
+    if Allocation.objects.filter(reverses=allocation).exists():
+        raise AlreadyReversed("this allocation has already been reversed")
+    if on_date < allocation.allocation_date:
+        raise DatesOutOfOrder(f"{on_date} is before the allocation it reverses ({allocation.allocation_date})")
+    reversal = Allocation.objects.create(
+        payment_id=allocation.payment_id,
+        invoice_id=allocation.invoice_id,
+        amount_minor=-allocation.amount_minor,
+        allocation_date=on_date,
+        reverses=allocation,
+    )
+    invoice_balances_refresh([allocation.invoice_id])
+    payment_balances_refresh([allocation.payment_id])
+    return reversal
+
+
+@transaction.atomic
+def payment_unallocate(*, payment: Payment, on_date: date) -> list[Allocation]:
+    """Reverse every live allocation of a payment, leaving it all unapplied on account."""
+    live = Allocation.objects.filter(payment=payment, amount_minor__gt=0, reversed_by__isnull=True)
+    return [allocation_reverse(allocation=allocation, on_date=on_date) for allocation in live]
+

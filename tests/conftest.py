@@ -1,0 +1,32 @@
+"""Shared fixtures. Tests run against the database HUIKUAN_DATABASE_URL names (SQLite by default)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The team's real data files beside the project; tests using them skip where it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data folder {SHARED_DATA} is not present in this checkout")
+    return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """Messages are asserted in English unless a test switches language itself."""
+    settings.LANGUAGE_CODE = "en"
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+def pytest_report_header(config) -> str:
+    return f"database: {os.environ.get('HUIKUAN_DATABASE_URL', 'sqlite (default)')}"
