@@ -1,0 +1,158 @@
+"""Benchmark the foundation: import of N customers and M invoices, and aging over them.
+
+For each database (SQLite file; PostgreSQL when HUIKUAN_BENCH_POSTGRES_URL names a server whose
+user may create databases) it builds a fresh database, imports through the public ``huikuan
+import`` command, and times ``aging_build`` as of the generator's date. Every figure is the
+median of --repeat runs; peak memory is the child process's maximum resident set size.
+
+Usage: python benchmarks/foundation.py [--customers N] [--invoices M] [--repeat 3] [--only sqlite]
+Writes benchmarks/results/foundation.json and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+HERE = Path(__file__).resolve().parent
+HUIKUAN = [sys.executable, "-m", "huikuan.cli"]
+AS_OF = "2026-06-30"
+
+AGING_PROBE = """
+import json, resource, sys, time
+from datetime import date
+import django
+django.setup()
+from huikuan.ledger.aging_report import aging_build
+times = []
+for _ in range(int(sys.argv[1])):
+    started = time.perf_counter()
+    report = aging_build(as_of=date.fromisoformat(sys.argv[2]), by="customer")
+    times.append(time.perf_counter() - started)
+print(json.dumps({"times": times, "customers": len(report["customers"]),
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Run a command; return wall seconds, its own peak RSS in MB (through wait4), and its stdout."""
+    started = time.perf_counter()
+    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert process.stdout is not None
+    stdout = process.stdout.read()
+    _pid, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise SystemExit(f"{' '.join(args)} failed with exit code {process.returncode}")
+    return elapsed, usage.ru_maxrss / 1024, stdout
+
+
+def fresh_database(kind: str, workdir: Path, postgres_url: str | None, attempt: int) -> str:
+    if kind == "sqlite":
+        path = workdir / f"bench-{attempt}.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{path}"
+    import psycopg
+
+    assert postgres_url
+    parts = urlsplit(postgres_url)
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute("DROP DATABASE IF EXISTS huikuan_bench")
+        connection.execute("CREATE DATABASE huikuan_bench")
+    return urlunsplit(parts._replace(path="/huikuan_bench"))
+
+
+def bench_database(kind: str, args: argparse.Namespace, data: Path, workdir: Path) -> dict:
+    postgres_url = os.environ.get("HUIKUAN_BENCH_POSTGRES_URL")
+    imports: list[float] = []
+    import_peaks: list[float] = []
+    customer_imports: list[float] = []
+    env: dict[str, str] = {}
+    for attempt in range(args.repeat):
+        url = fresh_database(kind, workdir, postgres_url, attempt)
+        env = {**os.environ, "HUIKUAN_DATABASE_URL": url, "HUIKUAN_HOME": str(workdir)}
+        run_measured([*HUIKUAN, "migrate", "-v0"], env)
+        seconds, _peak, _out = run_measured(
+            [*HUIKUAN, "import", "customers", str(data / "customers.csv")], env
+        )
+        customer_imports.append(seconds)
+        seconds, peak, _out = run_measured([*HUIKUAN, "import", "invoices", str(data / "invoices.csv")], env)
+        imports.append(seconds)
+        import_peaks.append(peak)
+        print(f"  {kind} import {attempt + 1}/{args.repeat}: {seconds:.1f} s", file=sys.stderr)
+    _s, aging_peak, out = run_measured([sys.executable, "-c", AGING_PROBE, str(args.repeat), AS_OF], env)
+    probe = json.loads(out)
+    return {
+        "database": kind,
+        "import_customers_s": round(statistics.median(customer_imports), 2),
+        "import_invoices_s": round(statistics.median(imports), 2),
+        "import_invoices_peak_mb": round(max(import_peaks)),
+        "aging_s": round(statistics.median(probe["times"]), 3),
+        "aging_runs_s": [round(t, 3) for t in probe["times"]],
+        "aging_peak_mb": round(aging_peak),
+        "aging_customers": probe["customers"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--invoices", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", choices=["sqlite", "postgres"])
+    parser.add_argument("--output", type=Path, default=HERE / "results" / "foundation.json")
+    args = parser.parse_args()
+    kinds = [args.only] if args.only else ["sqlite", "postgres"]
+    if "postgres" in kinds and not os.environ.get("HUIKUAN_BENCH_POSTGRES_URL"):
+        print("HUIKUAN_BENCH_POSTGRES_URL is not set: skipping PostgreSQL", file=sys.stderr)
+        kinds.remove("postgres")
+    with tempfile.TemporaryDirectory(prefix="huikuan-bench-") as tmp:
+        workdir = Path(tmp)
+        data = workdir / "data"
+        subprocess.run(
+            [sys.executable, str(HERE / "generate.py"), str(data), "--customers", str(args.customers),
+             "--invoices", str(args.invoices)],
+            check=True,
+        )  # fmt: skip
+        rows = [bench_database(kind, args, data, workdir) for kind in kinds]
+    result = {
+        "benchmark": "foundation",
+        "date": datetime.now(UTC).date().isoformat(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_implementation()} "
+        f"{platform.python_version()}",
+        "customers": args.customers,
+        "invoices": args.invoices,
+        "repeat": args.repeat,
+        "results": rows,
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    header = f"{'database':<10} {'import cust. s':>14} {'import inv. s':>14} {'import MB':>10} {'aging s':>8} {'aging MB':>9}"
+    print(
+        f"foundation benchmark: {args.customers:,} customers, {args.invoices:,} invoices, median of {args.repeat}"
+    )
+    print(header)
+    for row in rows:
+        print(
+            f"{row['database']:<10} {row['import_customers_s']:>14} {row['import_invoices_s']:>14} "
+            f"{row['import_invoices_peak_mb']:>10} {row['aging_s']:>8} {row['aging_peak_mb']:>9}"
+        )
+    print(f"written to {args.output}")
+
+
+if __name__ == "__main__":
+    main()
