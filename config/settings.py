@@ -106,6 +106,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
     }
     DATABASES["default"]["TEST"] = {"NAME": _env("TEST_SQLITE_PATH") or None}
+else:
+    # Lets two test runs share one PostgreSQL server without dropping each other's test database.
+    DATABASES["default"]["TEST"] = {"NAME": _env("TEST_DATABASE_NAME") or None}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
