@@ -1,7 +1,62 @@
-"""The one NinjaAPI of Huikuan, mounted at /api/v1. Each app contributes a router."""
+"""The one NinjaAPI of Huikuan, mounted at /api/v1. Each app contributes a router.
 
-from __future__ import annotations
+Every operation needs ``Authorization: Bearer <token>`` (see ``huikuan token create``);
+the OpenAPI document and the interactive docs are public. Errors are always
+``{"code": ..., "message": ...}`` (see :mod:`huikuan.core.api_errors`).
+"""
 
-from ninja import NinjaAPI
+from typing import Any
 
-api = NinjaAPI(title="Huikuan API", version="1", urls_namespace="api-v1")
+from django.http import HttpRequest
+from ninja import NinjaAPI, Router
+from ninja.security import HttpBearer
+
+from huikuan.core.api_errors import exception_handlers_install
+from huikuan.core.auth import api_token_authenticate
+from huikuan.core.errors import NotFound
+from huikuan.core.schemas import DecimalJsonParser
+from huikuan.customers.api import contacts_router, customers_router
+from huikuan.ledger.api import invoices_router, payments_router
+
+
+class BearerToken(HttpBearer):
+    """Authenticate a request by a per-user API token; ``request.auth`` becomes the user."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = api_token_authenticate(token.strip())
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(
+    title="Huikuan API",
+    version="1",
+    description=(
+        "Accounts receivable: customers, contacts, invoices, payments and aging. "
+        "Send `Authorization: Bearer <token>`; create a token with `huikuan token create USERNAME`. "
+        "Money is a decimal string with the currency's exact number of decimals."
+    ),
+    urls_namespace="api-v1",
+    auth=BearerToken(),
+    parser=DecimalJsonParser(),
+)
+exception_handlers_install(api)
+
+api.add_router("/customers", customers_router)
+api.add_router("/contacts", contacts_router)
+api.add_router("/invoices", invoices_router)
+api.add_router("/payments", payments_router)
+
+# Last, so that it only answers paths no router knows: a JSON 404 instead of an HTML page.
+unknown_router = Router()
+
+
+@unknown_router.api_operation(
+    ["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", auth=None, include_in_schema=False
+)
+def unknown_path(request: HttpRequest, rest: str) -> Any:
+    raise NotFound(f"there is no API endpoint /api/v1/{rest}")
+
+
+api.add_router("", unknown_router)

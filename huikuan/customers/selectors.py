@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from huikuan.customers.models import Customer
-from huikuan.customers.services import CustomerNotFound
+from huikuan.customers.models import Contact, Customer
+from huikuan.customers.services import ContactNotFound, CustomerNotFound
 
 
 def customer_get(*, code: str) -> Customer:
@@ -16,8 +16,14 @@ def customer_get(*, code: str) -> Customer:
         raise CustomerNotFound(f"customer {code} does not exist")
 
 
-def customer_list(*, search: str | None = None, grade: str | None = None, status: str | None = None) -> QuerySet[Customer]:
-    """Return customers matching a code/name search, grade and status."""
+def customer_list(
+    *,
+    search: str | None = None,
+    grade: str | None = None,
+    status: str | None = None,
+    collector: str | None = None,
+) -> QuerySet[Customer]:
+    """Return customers matching a code/name search, grade, status and collector's username."""
     queryset = Customer.objects.select_related("collector", "sales_rep")
     if search:
         from django.db.models import Q
@@ -27,4 +33,23 @@ def customer_list(*, search: str | None = None, grade: str | None = None, status
         queryset = queryset.filter(grade=grade.upper())
     if status:
         queryset = queryset.filter(status=status.upper())
+    if collector:
+        queryset = queryset.filter(collector__username=collector)
     return queryset
+
+
+def contact_get(*, contact_id: int) -> Contact:
+    """Return the contact with this id, with its customer, or raise ContactNotFound."""
+    try:
+        return Contact.objects.select_related("customer").get(pk=contact_id)
+    except Contact.DoesNotExist:
+        raise ContactNotFound(f"contact {contact_id} does not exist")
+
+
+def contact_list(*, customer: Customer) -> QuerySet[Contact]:
+    """Return a customer's contacts, the primary one first."""
+    return (
+        Contact.objects.filter(customer=customer)
+        .select_related("customer")
+        .order_by("-is_primary", "name", "id")
+    )

@@ -18,10 +18,15 @@ class CustomerError(HuikuanError):
 
 class CustomerCodeTaken(CustomerError):
     code = "customer_code_taken"
+    status = 409
 
 
 class CustomerNotFound(NotFound):
     code = "customer_not_found"
+
+
+class ContactNotFound(NotFound):
+    code = "contact_not_found"
 
 
 CUSTOMER_FIELDS = {

@@ -49,6 +49,7 @@ class LedgerError(HuikuanError):
 
 class InvoiceNumberTaken(LedgerError):
     code = "invoice_number_taken"
+    status = 409
 
 
 class CurrencyMismatch(LedgerError):
@@ -67,6 +68,10 @@ class InvoiceNotFound(NotFound):
     code = "invoice_not_found"
 
 
+class PaymentNotFound(NotFound):
+    code = "payment_not_found"
+
+
 class WrongCustomer(LedgerError):
     code = "invoice_of_another_customer"
 
@@ -77,6 +82,11 @@ class AlreadyReversed(LedgerError):
 
 class DatesOutOfOrder(LedgerError):
     code = "dates_out_of_order"
+
+
+class InvoiceHasActivity(LedgerError):
+    code = "invoice_has_activity"
+    status = 409
 
 
 def _require_positive(amount: Money, what: str) -> None:
@@ -395,3 +405,59 @@ def payment_unallocate(*, payment: Payment, on_date: date) -> list[Allocation]:
     live = Allocation.objects.filter(payment=payment, amount_minor__gt=0, reversed_by__isnull=True)
     return [allocation_reverse(allocation=allocation, on_date=on_date) for allocation in live]
 
+
+# --- corrections -------------------------------------------------------------------------
+
+INVOICE_EDITABLE = {"description", "po_number", "due_date", "amount"}
+PAYMENT_EDITABLE = {"reference", "payer_name", "method"}
+
+
+@transaction.atomic
+def invoice_update(*, invoice: Invoice, **fields: object) -> Invoice:
+    """Correct an invoice's description, reference, due date or (before anything touched it) amount.
+
+    Once a payment, credit note or write-off refers to the amount, changing it would rewrite
+    history; a credit note or cancellation is the way then.
+    """
+    unknown = set(fields) - INVOICE_EDITABLE
+    if unknown:
+        raise LedgerError(f"these invoice fields cannot be changed: {', '.join(sorted(unknown))}")
+    invoice = Invoice.objects.select_for_update().select_related("customer").get(pk=invoice.pk)
+    if "amount" in fields:
+        amount = fields.pop("amount")
+        if not isinstance(amount, Money):
+            raise TypeError("amount must be Money")
+        if amount.currency != invoice.currency:
+            raise CurrencyMismatch(f"invoice {invoice.number} is in {invoice.currency}, not {amount.currency}")
+        _require_positive(amount, "the invoice amount")
+        if amount.minor != invoice.amount_minor:
+            touched = (
+                Allocation.objects.filter(invoice=invoice).exists()
+                or InvoiceAdjustment.objects.filter(invoice=invoice).exists()
+            )
+            if touched:
+                raise InvoiceHasActivity(
+                    f"invoice {invoice.number} already has payments or adjustments; "
+                    "issue a credit note instead of changing its amount"
+                )
+            invoice.amount_minor = invoice.open_minor = amount.minor
+    for name, value in fields.items():
+        setattr(invoice, name, value)
+    if invoice.due_date < invoice.issue_date:
+        raise DatesOutOfOrder(f"due date {invoice.due_date} is before issue date {invoice.issue_date}")
+    invoice.full_clean(validate_unique=False)
+    invoice.save()
+    return invoice
+
+
+@transaction.atomic
+def payment_update(*, payment: Payment, **fields: object) -> Payment:
+    """Correct a payment's reference, payer name or method; amounts and dates stay as received."""
+    unknown = set(fields) - PAYMENT_EDITABLE
+    if unknown:
+        raise LedgerError(f"these payment fields cannot be changed: {', '.join(sorted(unknown))}")
+    for name, value in fields.items():
+        setattr(payment, name, value)
+    payment.full_clean(validate_unique=False)
+    payment.save(update_fields=[*fields])
+    return payment

@@ -1,0 +1,137 @@
+"""Invoices, payments and aging over HTTP: parse the request, call a service or selector, render."""
+
+from datetime import timedelta
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Query, Router, Status
+from ninja.pagination import paginate
+
+from huikuan.core.api_errors import referenced
+from huikuan.core.schemas import ErrorOut, Page, field_errors, money_parse
+from huikuan.customers.selectors import customer_get
+from huikuan.ledger.models import Invoice, Payment
+from huikuan.ledger.schemas import (
+    InvoiceFilters,
+    InvoiceIn,
+    InvoiceOut,
+    InvoicePatch,
+    PaymentFilters,
+    PaymentIn,
+    PaymentOut,
+    PaymentPatch,
+)
+from huikuan.ledger.selectors import (
+    invoice_get,
+    invoice_list_filtered,
+    payment_get,
+    payment_list_filtered,
+)
+from huikuan.ledger.services import invoice_issue, invoice_update, payment_record, payment_update
+
+invoices_router = Router(tags=["invoices"])
+payments_router = Router(tags=["payments"])
+
+ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+
+
+@invoices_router.get("", response=list[InvoiceOut], summary="List invoices")
+@paginate(Page)
+def invoices_list(request: HttpRequest, filters: Query[InvoiceFilters]) -> Any:
+    """Invoices ordered by due date, filtered by customer, status, currency, due date and overdue."""
+    data = filters.dict()
+    overdue = data.pop("overdue")
+    today = timezone.localdate()  # the business day in the company's time zone
+    return invoice_list_filtered(
+        customer_code=data["customer"],
+        status=data["status"],
+        currency=data["currency"],
+        due_after=data["due_after"],
+        due_before=data["due_before"],
+        overdue_on=today if overdue is True else None,
+        not_overdue_on=today if overdue is False else None,
+    )
+
+
+@invoices_router.post("", response={201: InvoiceOut, **ERRORS}, summary="Issue an invoice")
+def invoices_create(request: HttpRequest, payload: InvoiceIn) -> Any:
+    """Record an invoice; currency and due date default to the customer's currency and terms."""
+    with referenced():
+        customer = customer_get(code=payload.customer)
+    currency = payload.currency or customer.currency
+    due_date = payload.due_date
+    if due_date is None:
+        with field_errors("due_date"):
+            due_date = payload.issue_date + timedelta(days=customer.payment_terms_days)
+    invoice = invoice_issue(
+        customer=customer,
+        number=payload.number,
+        issue_date=payload.issue_date,
+        due_date=due_date,
+        amount=money_parse(payload.amount, currency),
+        description=payload.description,
+        po_number=payload.po_number,
+    )
+    return Status(201, invoice)
+
+
+@invoices_router.get("/{path:number}", response={200: InvoiceOut, **ERRORS}, summary="Get an invoice")
+def invoices_get(request: HttpRequest, number: str) -> Invoice:
+    return invoice_get(number=number)
+
+
+@invoices_router.patch("/{path:number}", response={200: InvoiceOut, **ERRORS}, summary="Correct an invoice")
+def invoices_update(request: HttpRequest, number: str, payload: InvoicePatch) -> Invoice:
+    """Change description, PO number or due date; the amount only while nothing refers to it (else 409)."""
+    invoice = invoice_get(number=number)
+    fields = payload.dict(exclude_unset=True)
+    if "amount" in fields:
+        fields["amount"] = money_parse(fields["amount"], invoice.currency)
+    return invoice_update(invoice=invoice, **fields)
+
+
+@payments_router.get("", response=list[PaymentOut], summary="List payments")
+@paginate(Page)
+def payments_list(request: HttpRequest, filters: Query[PaymentFilters]) -> Any:
+    """Payments newest first, with their allocations, filtered by customer, currency and date."""
+    data = filters.dict()
+    return payment_list_filtered(
+        customer_code=data["customer"],
+        currency=data["currency"],
+        received_after=data["received_after"],
+        received_before=data["received_before"],
+        unapplied=data["unapplied"],
+    )
+
+
+@payments_router.post("", response={201: PaymentOut, **ERRORS}, summary="Record a payment")
+def payments_create(request: HttpRequest, payload: PaymentIn) -> Any:
+    """Record money received and apply it: named invoices first, then oldest due first."""
+    with referenced():
+        customer = customer_get(code=payload.customer)
+    currency = payload.currency or customer.currency
+    options = payload.dict(include={"method", "reference", "payer_name"}, exclude_unset=True)
+    with referenced():
+        payment = payment_record(
+            customer=customer,
+            received_date=payload.received_date,
+            amount=money_parse(payload.amount, currency),
+            invoice_numbers=payload.invoice_numbers,
+            external_id=payload.payment_id or None,
+            **options,
+        )
+    return Status(201, payment_get(payment_id=payment.pk))
+
+
+@payments_router.get("/{int:payment_id}", response={200: PaymentOut, **ERRORS}, summary="Get a payment")
+def payments_get(request: HttpRequest, payment_id: int) -> Payment:
+    return payment_get(payment_id=payment_id)
+
+
+@payments_router.patch("/{int:payment_id}", response={200: PaymentOut, **ERRORS}, summary="Correct a payment")
+def payments_update(request: HttpRequest, payment_id: int, payload: PaymentPatch) -> Payment:
+    """Change reference, payer name or method; amounts and dates stay as received."""
+    payment = payment_get(payment_id=payment_id)
+    payment_update(payment=payment, **payload.dict(exclude_unset=True))
+    return payment_get(payment_id=payment_id)
