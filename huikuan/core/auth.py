@@ -12,7 +12,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -43,17 +43,17 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def user_get(*, username: str) -> AbstractBaseUser:
+def user_get(*, username: str) -> User:
     """Return the user with this username or raise UserNotFound."""
     user_model = get_user_model()
     try:
-        return user_model.objects.get(**{user_model.USERNAME_FIELD: username})
+        return user_model.objects.get_by_natural_key(username)
     except user_model.DoesNotExist:
         raise UserNotFound(f"there is no user {username!r}")
 
 
 @transaction.atomic
-def api_token_create(*, user: AbstractBaseUser, name: str = "") -> tuple[ApiToken, str]:
+def api_token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
     """Create a token for the user and return it with its plaintext, which is shown only now."""
     key = secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
@@ -62,7 +62,7 @@ def api_token_create(*, user: AbstractBaseUser, name: str = "") -> tuple[ApiToke
     return token, key
 
 
-def api_token_authenticate(key: str, *, now: datetime | None = None) -> AbstractBaseUser | None:
+def api_token_authenticate(key: str, *, now: datetime | None = None) -> User | None:
     """Return the active user a live token belongs to, or None; note when it was last used."""
     if not key:
         return None
@@ -82,7 +82,7 @@ def api_token_authenticate(key: str, *, now: datetime | None = None) -> Abstract
     return token.user
 
 
-def api_token_list(*, user: AbstractBaseUser) -> QuerySet[ApiToken]:
+def api_token_list(*, user: User) -> QuerySet[ApiToken]:
     """Return the user's tokens, newest first, revoked ones included."""
     return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")
 

@@ -96,6 +96,15 @@ def upper(value: Any) -> Any:
     return _upper(value)
 
 
+def omitted(**constraints: Any) -> Any:
+    """Declare a field that may be left out of a PATCH but, when sent, must not be null.
+
+    Pydantic does not validate defaults, so a ``None`` default on a non-optional type means
+    "not sent" while an explicit ``null`` is refused with the field's name.
+    """
+    return Field(None, **constraints)
+
+
 class InputSchema(Schema):
     """A request body: unknown fields are refused so that a misspelt field is not ignored."""
 

@@ -9,7 +9,7 @@ from ninja import Field, Schema
 from pydantic import BeforeValidator
 
 from huikuan.core.money import format_minor
-from huikuan.core.schemas import Currency, DecimalAmount, DecimalString, InputSchema, Text, upper
+from huikuan.core.schemas import Currency, DecimalAmount, DecimalString, InputSchema, Text, omitted, upper
 from huikuan.customers.models import Channel, Contact, ContactRole, Customer, CustomerStatus, Grade
 
 GradeIn = Annotated[Grade, BeforeValidator(upper)]
@@ -63,20 +63,20 @@ class CustomerPatch(InputSchema):
 
     # Declared as non-optional types with a None default: sending null for them is refused,
     # leaving them out is not.
-    name: Text = Field(None, min_length=1, max_length=255)
-    legal_name: Text = Field(None, max_length=255)
-    tax_id: Text = Field(None, max_length=64)
-    country: Country = Field(None)
-    language: Text = Field(None, max_length=10)
-    currency: Currency = Field(None)
-    payment_terms_days: int = Field(None, ge=0, le=3650)
+    name: Text = omitted(min_length=1, max_length=255)
+    legal_name: Text = omitted(max_length=255)
+    tax_id: Text = omitted(max_length=64)
+    country: Country = omitted()
+    language: Text = omitted(max_length=10)
+    currency: Currency = omitted()
+    payment_terms_days: int = omitted(ge=0, le=3650)
     credit_limit: DecimalAmount | None = Field(None, ge=0, description="in the customer's currency")
-    grade: GradeIn = Field(None)
-    status: StatusIn = Field(None)
-    collector: Username | None = Field(None)
-    sales_rep: Username | None = Field(None)
-    tags: list[Annotated[Text, Field(max_length=50)]] = Field(None, max_length=50)
-    notes: Text = Field(None, max_length=10_000)
+    grade: GradeIn = omitted()
+    status: StatusIn = omitted()
+    collector: Username | None = None
+    sales_rep: Username | None = None
+    tags: list[Annotated[Text, Field(max_length=50)]] = omitted(max_length=50)
+    notes: Text = omitted(max_length=10_000)
 
 
 class CustomerIn(CustomerPatch):
@@ -104,14 +104,14 @@ class ContactOut(Schema):
 
 
 class ContactPatch(InputSchema):
-    role: RoleIn = Field(None)
-    name: Text = Field(None, min_length=1, max_length=255)
-    email: Text = Field(None, max_length=254)
-    phone: Text = Field(None, max_length=40)
-    preferred_channel: ChannelIn = Field(None)
-    preferred_hours: Text = Field(None, max_length=40)
-    language: Text = Field(None, max_length=10)
-    is_primary: bool = Field(None)
+    role: RoleIn = omitted()
+    name: Text = omitted(min_length=1, max_length=255)
+    email: Text = omitted(max_length=254)
+    phone: Text = omitted(max_length=40)
+    preferred_channel: ChannelIn = omitted()
+    preferred_hours: Text = omitted(max_length=40)
+    language: Text = omitted(max_length=10)
+    is_primary: bool = omitted()
 
 
 class ContactIn(ContactPatch):

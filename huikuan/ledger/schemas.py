@@ -16,6 +16,7 @@ from huikuan.core.schemas import (
     DecimalString,
     InputSchema,
     Text,
+    omitted,
     upper,
 )
 from huikuan.ledger.models import Allocation, Invoice, InvoiceStatus, Payment, PaymentMethod
@@ -62,10 +63,10 @@ class InvoiceOut(Schema):
 class InvoicePatch(InputSchema):
     """Fields to correct. The amount can change only while nothing refers to it."""
 
-    description: Text = Field(None, max_length=500)
-    po_number: Text = Field(None, max_length=100)
-    due_date: BusinessDate = Field(None)
-    amount: DecimalAmount = Field(None, description="in the invoice's currency")
+    description: Text = omitted(max_length=500)
+    po_number: Text = omitted(max_length=100)
+    due_date: BusinessDate = omitted()
+    amount: DecimalAmount = omitted(description="in the invoice's currency")
 
 
 class InvoiceIn(InputSchema):
@@ -143,9 +144,9 @@ class PaymentOut(Schema):
 
 
 class PaymentPatch(InputSchema):
-    reference: Text = Field(None, max_length=255)
-    payer_name: Text = Field(None, max_length=255)
-    method: MethodIn = Field(None)
+    reference: Text = omitted(max_length=255)
+    payer_name: Text = omitted(max_length=255)
+    method: MethodIn = omitted()
 
 
 class PaymentIn(PaymentPatch):
