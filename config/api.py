@@ -16,7 +16,7 @@ from huikuan.core.auth import api_token_authenticate
 from huikuan.core.errors import NotFound
 from huikuan.core.schemas import DecimalJsonParser
 from huikuan.customers.api import contacts_router, customers_router
-from huikuan.ledger.api import invoices_router, payments_router
+from huikuan.ledger.api import aging_router, invoices_router, payments_router
 
 
 class BearerToken(HttpBearer):
@@ -47,6 +47,7 @@ api.add_router("/customers", customers_router)
 api.add_router("/contacts", contacts_router)
 api.add_router("/invoices", invoices_router)
 api.add_router("/payments", payments_router)
+api.add_router("/aging", aging_router)
 
 # Last, so that it only answers paths no router knows: a JSON 404 instead of an HTML page.
 unknown_router = Router()

@@ -11,8 +11,12 @@ from ninja.pagination import paginate
 from huikuan.core.api_errors import referenced
 from huikuan.core.schemas import ErrorOut, Page, field_errors, money_parse
 from huikuan.customers.selectors import customer_get
+from huikuan.ledger.aging import DEFAULT_BUCKETS, BucketsInvalid, buckets_parse
+from huikuan.ledger.aging_report import aging_build
 from huikuan.ledger.models import Invoice, Payment
 from huikuan.ledger.schemas import (
+    AgingOut,
+    AgingQuery,
     InvoiceFilters,
     InvoiceIn,
     InvoiceOut,
@@ -32,6 +36,12 @@ from huikuan.ledger.services import invoice_issue, invoice_update, payment_recor
 
 invoices_router = Router(tags=["invoices"])
 payments_router = Router(tags=["payments"])
+aging_router = Router(tags=["aging"])
+
+# Beyond a century past due or twenty columns a bucket answers no collections question, and
+# the bounds become date arithmetic and SQL parameters.
+MAX_BUCKET_DAYS = 36_500
+MAX_BUCKETS = 20
 
 ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut}
 
@@ -135,3 +145,15 @@ def payments_update(request: HttpRequest, payment_id: int, payload: PaymentPatch
     payment = payment_get(payment_id=payment_id)
     payment_update(payment=payment, **payload.dict(exclude_unset=True))
     return payment_get(payment_id=payment_id)
+
+
+@aging_router.get(
+    "", response={200: AgingOut, 400: ErrorOut, 401: ErrorOut}, exclude_unset=True, summary="Aging"
+)
+def aging_get(request: HttpRequest, query: Query[AgingQuery]) -> Any:
+    """The point-in-time aging, the same JSON as ``huikuan aging --format json``."""
+    bounds = DEFAULT_BUCKETS if query.buckets is None else buckets_parse(query.buckets)
+    if len(bounds) > MAX_BUCKETS or max(bounds) > MAX_BUCKET_DAYS:
+        raise BucketsInvalid(f"at most {MAX_BUCKETS} buckets of at most {MAX_BUCKET_DAYS} days each")
+    as_of = query.as_of or timezone.localdate()  # the business day in the company's time zone
+    return aging_build(as_of=as_of, by=query.by, buckets=bounds)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from ninja import Field, Schema
 from pydantic import BeforeValidator
@@ -166,3 +166,26 @@ class PaymentFilters(Schema):
     received_after: BusinessDate | None = Field(None, description="received on or after this date")
     received_before: BusinessDate | None = Field(None, description="received on or before this date")
     unapplied: bool | None = Field(None, description="true: money still held on account")
+
+
+class AgingQuery(Schema):
+    as_of: BusinessDate | None = Field(None, description="default: today in the company's time zone")
+    by: Literal["customer", "collector", "grade", "currency"] = "customer"
+    buckets: Text | None = Field(
+        None, max_length=200, description="upper bounds in days past due, e.g. 30,60,90,180,365"
+    )
+
+
+class AgingOut(Schema):
+    """The JSON of ``huikuan aging --format json``; bucket labels are keys, amounts decimal strings."""
+
+    as_of: date
+    buckets: list[str] = Field(description='labels: "current", "1-30", …, "365+"')
+    totals: dict[str, dict[str, str | int]] = Field(
+        description="per currency: each bucket, overdue, total (strings), customer_count, dso, overdue_share"
+    )
+    customers: list[dict[str, str]] = Field(description="code, name, currency, each bucket and total")
+    by: str | None = Field(None, description="present when grouped by collector, grade or currency")
+    groups: list[dict[str, str | int | None]] | None = Field(
+        None, description="present with by: key, currency, each bucket, overdue, total, customer_count"
+    )
