@@ -665,7 +665,8 @@ def demo_login_ensure(*, username: str = DEMO_USERNAME, password: str = DEMO_PAS
     user.is_staff = True
     user.is_superuser = True
     user.is_active = True
-    user.set_password(password)
+    if not user.check_password(password):  # keeps existing sessions valid on a re-run
+        user.set_password(password)
     user.save()
     return user
 

@@ -2,11 +2,79 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+
+from huikuan.customers.selectors import customer_get, customer_list
+from huikuan.customers.services import CustomerNotFound
+from huikuan.ledger.aging_report import aging_build
+from huikuan.web.charts import aging_chart
+from huikuan.web.forms import AgingForm, CustomerSearchForm
+from huikuan.web.selectors import (
+    customer_contacts,
+    customer_open_invoices,
+    customer_open_totals,
+    customer_recent_payments,
+)
+
+CUSTOMERS_PER_PAGE = 50
+OPEN_INVOICES_SHOWN = 200
+PAYMENTS_SHOWN = 50
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/home.html", {})
+    """The aging overview (账龄分析) as of a chosen date: totals per currency and bucket."""
+    today = timezone.localdate()
+    form = AgingForm(request.GET or None, initial={"as_of": today})
+    as_of = (form.cleaned_data.get("as_of") if form.is_valid() else None) or today
+    report = aging_build(as_of=as_of)
+    context: dict[str, Any] = {
+        "form": form,
+        "as_of": as_of,
+        "buckets": report["buckets"],
+        "currencies": aging_chart(buckets=report["buckets"], totals=report["totals"]),
+        "customer_count": len({row["code"] for row in report["customers"]}),
+        "nav": "aging",
+    }
+    return render(request, "web/home.html", context)
+
+
+@login_required
+def customers(request: HttpRequest) -> HttpResponse:
+    """Customers, searchable by code or name, a page at a time."""
+    form = CustomerSearchForm(request.GET or None)
+    search = grade = ""
+    if form.is_valid():
+        search, grade = form.cleaned_data["q"].strip(), form.cleaned_data["grade"]
+    queryset = customer_list(search=search or None, grade=grade or None).order_by("code")
+    page = Paginator(queryset, CUSTOMERS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"form": form, "page": page, "query": query.urlencode(), "nav": "customers"}
+    return render(request, "web/customer_list.html", context)
+
+
+@login_required
+def customer_detail(request: HttpRequest, code: str) -> HttpResponse:
+    """One customer: what it owes per currency, its open invoices, contacts and latest payments."""
+    try:
+        customer = customer_get(code=code)
+    except CustomerNotFound:
+        raise Http404(code)
+    context = {
+        "customer": customer,
+        "today": timezone.localdate(),
+        "contacts": customer_contacts(customer=customer),
+        "open_totals": customer_open_totals(customer=customer),
+        "open_invoices": customer_open_invoices(customer=customer, limit=OPEN_INVOICES_SHOWN),
+        "open_invoices_limit": OPEN_INVOICES_SHOWN,
+        "payments": customer_recent_payments(customer=customer, limit=PAYMENTS_SHOWN),
+        "nav": "customers",
+    }
+    return render(request, "web/customer_detail.html", context)

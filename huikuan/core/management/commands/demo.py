@@ -107,11 +107,8 @@ class Command(BaseCommand):
         call_command("runserver", address, use_reloader=False, insecure_serving=True)
 
     def _aging_print(self, as_of: date) -> None:
-        try:
-            from huikuan.ledger.aging_report import aging_build, aging_table_text
-        except ImportError:
-            self.stdout.write(_("(The aging report is not available in this version.)"))
-            return
+        from huikuan.ledger.aging_report import aging_build, aging_table_text
+
         self.stdout.write("")
         self.stdout.write(aging_table_text(aging_build(as_of=as_of)))
         self.stdout.write("")

@@ -1,0 +1,49 @@
+"""Template filters for amounts and due dates, formatted for the reader's language."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django import template
+from django.utils import numberformat
+from django.utils.formats import get_format
+
+from huikuan.core.money import exponent, from_minor
+
+register = template.Library()
+
+
+@register.filter
+def money(minor: int | None, currency: str) -> str:
+    """Format minor units as ``1,234,567.89`` with the currency's exact number of decimals.
+
+    Grouping by thousands is forced in every language: it is how amounts appear on Chinese and
+    English statements alike, whatever the locale's general number format says.
+    """
+    if minor is None or not currency:
+        return ""
+    return amount(from_minor(minor, currency), currency)
+
+
+@register.filter
+def amount(value: Decimal | str | None, currency: str) -> str:
+    """Format a decimal amount (e.g. a decimal string from a report) like :func:`money`."""
+    if value is None or value == "" or not currency:
+        return ""
+    return numberformat.format(
+        Decimal(value),
+        decimal_sep=get_format("DECIMAL_SEPARATOR"),
+        decimal_pos=exponent(currency),
+        grouping=3,
+        thousand_sep=",",
+        force_grouping=True,
+    )
+
+
+@register.filter
+def days_past_due(due_date: date | None, today: date | None) -> int:
+    """Return how many days past its due date an item is on ``today`` (0 when not yet due)."""
+    if due_date is None or today is None:
+        return 0
+    return max(0, (today - due_date).days)
