@@ -14,7 +14,7 @@ from ninja.security import HttpBearer
 from huikuan.core.api_errors import exception_handlers_install
 from huikuan.core.auth import api_token_authenticate
 from huikuan.core.errors import NotFound
-from huikuan.core.schemas import DecimalJsonParser
+from huikuan.core.schemas import DecimalJsonParser, Utf8JSONRenderer
 from huikuan.customers.api import contacts_router, customers_router
 from huikuan.ledger.api import aging_router, invoices_router, payments_router
 
@@ -40,6 +40,7 @@ api = NinjaAPI(
     urls_namespace="api-v1",
     auth=BearerToken(),
     parser=DecimalJsonParser(),
+    renderer=Utf8JSONRenderer(),
 )
 exception_handlers_install(api)
 

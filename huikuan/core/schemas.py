@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from ninja import Field, Schema
 from ninja.pagination import PaginationBase
 from ninja.parser import Parser
+from ninja.renderers import JSONRenderer
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, WithJsonSchema
 
 from huikuan.core.api_errors import InvalidInput
@@ -35,6 +36,12 @@ class DecimalJsonParser(Parser):
 
     def parse_body(self, request: HttpRequest) -> Any:
         return json.loads(request.body, parse_float=Decimal, parse_constant=_refuse_constant)
+
+
+class Utf8JSONRenderer(JSONRenderer):
+    """Write Chinese names as themselves ("上海") rather than as \\u escapes; the body is UTF-8."""
+
+    json_dumps_params = {"ensure_ascii": False}
 
 
 def _refuse_constant(name: str) -> Any:

@@ -40,6 +40,15 @@ def test_a_customer_created_over_the_api_is_stored_and_returned(api, api_user):
     assert stored.payment_terms_days == 45
 
 
+def test_chinese_text_is_sent_as_utf_8_not_as_escapes(api):
+    make_customer("C1", name="上海回款科技有限公司")
+
+    response = api.get("/customers/C1")
+
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert "上海回款科技有限公司".encode() in response.content
+
+
 def test_a_customer_is_fetched_by_its_own_code_even_with_a_slash(api):
     make_customer("ACME/SH", name="Acme Shanghai")
 
