@@ -8,7 +8,7 @@ from ninja.pagination import paginate
 
 from huikuan.core.api_errors import referenced
 from huikuan.core.auth import user_get
-from huikuan.core.schemas import ErrorOut, Page, money_parse
+from huikuan.core.schemas import ErrorOut, Page, Text, money_parse
 from huikuan.customers.models import Contact, Customer
 from huikuan.customers.schemas import (
     ContactIn,
@@ -65,7 +65,7 @@ def customers_create(request: HttpRequest, payload: CustomerIn) -> Any:
     "/{path:code}/contacts", response=list[ContactOut], summary="List a customer's contacts"
 )
 @paginate(Page)
-def contacts_list(request: HttpRequest, code: str) -> Any:
+def contacts_list(request: HttpRequest, code: Text) -> Any:
     """The customer's contacts, the primary one first."""
     return contact_list(customer=customer_get(code=code))
 
@@ -73,7 +73,7 @@ def contacts_list(request: HttpRequest, code: str) -> Any:
 @customers_router.post(
     "/{path:code}/contacts", response={201: ContactOut, **ERRORS}, summary="Add a contact to a customer"
 )
-def contacts_create(request: HttpRequest, code: str, payload: ContactIn) -> Any:
+def contacts_create(request: HttpRequest, code: Text, payload: ContactIn) -> Any:
     customer = customer_get(code=code)
     data = payload.dict(exclude_unset=True)
     contact = contact_create(customer=customer, **data)
@@ -81,12 +81,12 @@ def contacts_create(request: HttpRequest, code: str, payload: ContactIn) -> Any:
 
 
 @customers_router.get("/{path:code}", response={200: CustomerOut, **ERRORS}, summary="Get a customer")
-def customers_get(request: HttpRequest, code: str) -> Customer:
+def customers_get(request: HttpRequest, code: Text) -> Customer:
     return customer_get(code=code)
 
 
 @customers_router.patch("/{path:code}", response={200: CustomerOut, **ERRORS}, summary="Update a customer")
-def customers_update(request: HttpRequest, code: str, payload: CustomerPatch) -> Customer:
+def customers_update(request: HttpRequest, code: Text, payload: CustomerPatch) -> Customer:
     """Change the fields sent; the code cannot change, other systems key on it."""
     customer = customer_get(code=code)
     fields = _customer_fields(payload.dict(exclude_unset=True), currency=customer.currency)

@@ -9,7 +9,7 @@ from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
 from huikuan.core.api_errors import referenced
-from huikuan.core.schemas import ErrorOut, Page, field_errors, money_parse
+from huikuan.core.schemas import ErrorOut, Page, Text, field_errors, money_parse
 from huikuan.customers.selectors import customer_get
 from huikuan.ledger.aging import DEFAULT_BUCKETS, BucketsInvalid, buckets_parse
 from huikuan.ledger.aging_report import aging_build
@@ -87,12 +87,12 @@ def invoices_create(request: HttpRequest, payload: InvoiceIn) -> Any:
 
 
 @invoices_router.get("/{path:number}", response={200: InvoiceOut, **ERRORS}, summary="Get an invoice")
-def invoices_get(request: HttpRequest, number: str) -> Invoice:
+def invoices_get(request: HttpRequest, number: Text) -> Invoice:
     return invoice_get(number=number)
 
 
 @invoices_router.patch("/{path:number}", response={200: InvoiceOut, **ERRORS}, summary="Correct an invoice")
-def invoices_update(request: HttpRequest, number: str, payload: InvoicePatch) -> Invoice:
+def invoices_update(request: HttpRequest, number: Text, payload: InvoicePatch) -> Invoice:
     """Change description, PO number or due date; the amount only while nothing refers to it (else 409)."""
     invoice = invoice_get(number=number)
     fields = payload.dict(exclude_unset=True)

@@ -354,3 +354,19 @@ def _customer_exists() -> bool:
     from huikuan.customers.models import Customer
 
     return Customer.objects.filter(code="C1").exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/customers/A%00B",
+        "/customers/%00/contacts",
+        "/invoices/A%00B",
+        "/customers?search=%00",
+        "/invoices?customer=%00",
+    ],
+)
+def test_a_nul_character_in_a_path_or_filter_is_a_400_on_every_database(api, url):
+    response = api.http.get(f"/api/v1{url}")
+
+    assert_error(response, 400, "validation_error")
