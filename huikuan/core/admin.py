@@ -11,10 +11,14 @@ from django.utils.translation import ngettext
 from huikuan.core.auth import api_token_revoke
 from huikuan.core.models import ApiToken
 
+admin.site.site_header = _("Huikuan administration")
+admin.site.site_title = _("Huikuan")
+admin.site.index_title = _("Customers, ledger and access")
+
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ("prefix", "name", "user", "created_at", "last_used_at", "revoked_at")
+    list_display = ("prefix", "name", "owner", "created_at", "last_used_at", "revoked_at")
     list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
     search_fields = ("prefix", "name", "user__username")
     list_select_related = ("user",)
@@ -22,6 +26,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
     readonly_fields = ("user", "key_digest", "prefix", "created_at", "last_used_at", "revoked_at")
     fields = ("user", "name", "prefix", "key_digest", "created_at", "last_used_at", "revoked_at")
     actions = ("tokens_revoke",)
+
+    @admin.display(description=_("user"), ordering="user__username")
+    def owner(self, token: ApiToken) -> str:
+        return token.user.get_username()
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # A token's plaintext must be shown exactly once: the `huikuan token create` command does that.

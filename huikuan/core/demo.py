@@ -19,9 +19,10 @@ import itertools
 import random
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -40,6 +41,8 @@ from huikuan.ledger.models import (
     ShortPayment,
 )
 from huikuan.ledger.services import invoice_balances_refresh, payment_balances_refresh
+
+T = TypeVar("T")
 
 DEMO_TAG = "demo"
 DEMO_USERNAME = "demo"
@@ -137,6 +140,7 @@ GRADES = {
     "disputing": (("B", 30), ("C", 70)),
     "silent": (("C", 30), ("D", 70)),
 }
+SILENT_STATUSES = ((CustomerStatus.HOLD, 50), (CustomerStatus.LEGAL, 20), (CustomerStatus.ACTIVE, 30))
 MONTHLY_INVOICES = ((1, 15), (2, 25), (3, 25), (4, 15), (6, 12), (10, 8))
 TERMS_DAYS = ((30, 35), (45, 20), (60, 30), (90, 15))
 
@@ -240,9 +244,9 @@ class DemoSummary:
     seconds: float
 
 
-def _weighted(rng: random.Random, pairs: tuple[tuple[object, int], ...]) -> object:
-    values, weights = zip(*pairs, strict=True)
-    return rng.choices(values, weights=weights)[0]
+def _weighted(rng: random.Random, pairs: Sequence[tuple[T, int]]) -> T:
+    values = [value for value, _weight in pairs]
+    return rng.choices(values, weights=[weight for _value, weight in pairs])[0]
 
 
 def _months_before(day: date, months: int) -> date:
@@ -344,14 +348,12 @@ def _plan_customers(rng: random.Random, count: int) -> list[PlannedCustomer]:
         if n <= len(SHOWCASE):  # even a small demo shows every behaviour and several currencies
             country, currency = SHOWCASE[n - 1]
             behaviour = BEHAVIOURS[(n - 1) % len(BEHAVIOURS)]
-        terms = int(_weighted(rng, TERMS_DAYS))  # type: ignore[call-overload]
+        terms = _weighted(rng, TERMS_DAYS)
         low, high = INVOICE_SIZE[currency]
         monthly_major = int(rng.uniform(low, high) * 3)
-        status = CustomerStatus.ACTIVE
+        status: str = CustomerStatus.ACTIVE
         if behaviour == "silent":
-            status = str(
-                _weighted(rng, ((CustomerStatus.HOLD, 50), (CustomerStatus.LEGAL, 20), ("ACTIVE", 30)))
-            )
+            status = _weighted(rng, SILENT_STATUSES)
         name = _company_name(rng, country, used)
         customers.append(
             PlannedCustomer(
@@ -388,7 +390,7 @@ def _plan_invoices(
     drafts: list[tuple[date, int, PlannedInvoice]] = []
     stops: dict[str, date] = {}
     for position, customer in enumerate(customers):
-        rate = int(_weighted(rng, MONTHLY_INVOICES))  # type: ignore[call-overload]
+        rate = _weighted(rng, MONTHLY_INVOICES)
         low, high = INVOICE_SIZE[customer.currency]
         size = rng.uniform(low, high)
         places = exponent(customer.currency)
@@ -641,7 +643,7 @@ def demo_data_delete() -> int:
     return deleted
 
 
-def demo_collectors_ensure() -> dict[str, object]:
+def demo_collectors_ensure() -> dict[str, Any]:
     """Create the demo collectors (alice, bob, wangfang) if missing; they cannot log in."""
     user_model = get_user_model()
     users = {}

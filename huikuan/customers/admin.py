@@ -53,8 +53,12 @@ class CustomerAdmin(admin.ModelAdmin):
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
-    list_display = ("name", "customer", "role", "email", "phone", "preferred_channel", "is_primary")
+    list_display = ("name", "customer_name", "role", "email", "phone", "preferred_channel", "is_primary")
     list_filter = ("role", "preferred_channel", "is_primary")
     search_fields = ("name", "email", "phone", "customer__code", "customer__name")
     list_select_related = ("customer",)
     autocomplete_fields = ("customer",)
+
+    @admin.display(description=_("customer"), ordering="customer__code")
+    def customer_name(self, contact: Contact) -> str:
+        return str(contact.customer)

@@ -38,7 +38,7 @@ class _NewAmountForm(forms.ModelForm):
     amount = forms.DecimalField(label=_("amount"), max_digits=22, decimal_places=6)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         try:
             currency = normalise_currency(cleaned.get("currency") or "")
         except UnknownCurrency:
@@ -69,7 +69,7 @@ class InvoiceAddForm(_NewAmountForm):
         fields = ("number", "customer", "issue_date", "due_date", "currency", "description", "po_number")
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         issue, due = cleaned.get("issue_date"), cleaned.get("due_date")
         if issue and due and due < issue:
             self.add_error("due_date", _("The due date cannot be before the issue date."))
@@ -119,7 +119,7 @@ class PaymentAllocationInline(_ReadOnlyInline):
 @admin.register(Invoice)
 class InvoiceAdmin(admin.ModelAdmin):
     list_display = (
-        "number", "customer", "issue_date", "due_date", "currency", "amount", "open_amount", "status", "settled_date",
+        "number", "customer_name", "issue_date", "due_date", "amount", "open_amount", "status", "settled_date",
     )  # fmt: skip
     list_filter = ("status", "currency")
     search_fields = ("number", "customer__code", "customer__name", "po_number")
@@ -129,6 +129,10 @@ class InvoiceAdmin(admin.ModelAdmin):
     # Derived from allocations and adjustments by the ledger services; never typed in.
     readonly_fields = ("amount", "open_amount", "status", "settled_date", "created_at", "updated_at")
     inlines = (InvoiceAllocationInline, InvoiceAdjustmentInline)
+
+    @admin.display(description=_("customer"), ordering="customer__code")
+    def customer_name(self, invoice: Invoice) -> str:
+        return str(invoice.customer)
 
     @admin.display(description=_("amount"), ordering="amount_minor")
     def amount(self, invoice: Invoice) -> str:
@@ -143,7 +147,7 @@ class InvoiceAdmin(admin.ModelAdmin):
             kwargs["form"] = InvoiceAddForm
         return super().get_form(request, obj, change=change, **kwargs)
 
-    def get_fields(self, request: HttpRequest, obj: Invoice | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Invoice | None = None) -> list[Any]:
         if obj is None:
             return [
                 "number",
@@ -185,7 +189,7 @@ class InvoiceAdmin(admin.ModelAdmin):
 
 @admin.register(Payment)
 class PaymentAdmin(admin.ModelAdmin):
-    list_display = ("received_date", "customer", "currency", "amount", "unapplied", "method", "reference")
+    list_display = ("received_date", "customer_name", "amount", "unapplied", "method", "reference")
     list_filter = ("currency", "method")
     search_fields = ("reference", "payer_name", "external_id", "customer__code", "customer__name")
     list_select_related = ("customer",)
@@ -193,6 +197,10 @@ class PaymentAdmin(admin.ModelAdmin):
     autocomplete_fields = ("customer",)
     readonly_fields = ("amount", "unapplied", "created_at")
     inlines = (PaymentAllocationInline,)
+
+    @admin.display(description=_("customer"), ordering="customer__code")
+    def customer_name(self, payment: Payment) -> str:
+        return str(payment.customer)
 
     @admin.display(description=_("amount"), ordering="amount_minor")
     def amount(self, payment: Payment) -> str:
@@ -207,7 +215,7 @@ class PaymentAdmin(admin.ModelAdmin):
             kwargs["form"] = PaymentAddForm
         return super().get_form(request, obj, change=change, **kwargs)
 
-    def get_fields(self, request: HttpRequest, obj: Payment | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Payment | None = None) -> list[Any]:
         if obj is None:
             return [
                 "customer", "received_date", "currency", "amount", "method", "reference", "payer_name",
