@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Generic, TypeVar
 
-K = TypeVar("K")
+K = TypeVar("K", int, str)  # invoice keys: database ids, or numbers in tests
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,11 +27,11 @@ def allocation_order(items: Sequence[OpenItem[K]], named_order: Sequence[K] = ()
     """Return invoices in the order a payment settles them.
 
     Invoices named with the payment come first, in the order given; the rest follow oldest
-    due date first (ties by key, so that the order is stable).
+    due date first (ties by key: the earlier-recorded invoice first, so the order is stable).
     """
     position = {key: index for index, key in enumerate(named_order)}
     named = sorted((i for i in items if i.key in position), key=lambda i: position[i.key])
-    others = sorted((i for i in items if i.key not in position), key=lambda i: (i.due_date, str(i.key)))
+    others = sorted((i for i in items if i.key not in position), key=lambda i: (i.due_date, i.key))
     return named + others
 
 
