@@ -592,6 +592,9 @@ def import_run(
                 header = header_match(table, columns, result)
                 if result.ok:
                     run(table=table, header=header, result=result, write=not dry_run, progress=progress)
+                # Each row's problems in the order of the file's columns, whatever order they were found in.
+                position = {text: n for n, text in reversed(list(enumerate(table.headers)))}
+                result.problems.sort(key=lambda p: (p.row or 0, position.get(p.column or "", len(position))))
             if not result.ok:
                 raise ImportRejected(result)  # leaving the block rolls back what was written
     except TableError as error:
