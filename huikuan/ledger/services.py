@@ -52,6 +52,11 @@ class InvoiceNumberTaken(LedgerError):
     status = 409
 
 
+class PaymentIdTaken(LedgerError):
+    code = "payment_id_taken"
+    status = 409
+
+
 class CurrencyMismatch(LedgerError):
     code = "currency_mismatch"
 
@@ -170,7 +175,8 @@ def payment_balances_refresh(payments: QuerySet[Payment] | Iterable[int]) -> int
         .values("total")
     )
     return queryset.update(
-        unapplied_minor=F("amount_minor") - Coalesce(Subquery(allocated, output_field=BigIntegerField()), _zero())
+        unapplied_minor=F("amount_minor")
+        - Coalesce(Subquery(allocated, output_field=BigIntegerField()), _zero())
     )
 
 
@@ -225,7 +231,9 @@ def _adjust(
         open_amount = Money(invoice.open_minor, invoice.currency)
         raise ExceedsOpenAmount(f"{amount} is more than the {open_amount} open on invoice {invoice.number}")
     if on_date < invoice.issue_date:
-        raise DatesOutOfOrder(f"{on_date} is before invoice {invoice.number} was issued ({invoice.issue_date})")
+        raise DatesOutOfOrder(
+            f"{on_date} is before invoice {invoice.number} was issued ({invoice.issue_date})"
+        )
     if not reason.strip():
         raise LedgerError("a reason is required", code="reason_missing")
     adjustment = InvoiceAdjustment.objects.create(
@@ -304,6 +312,8 @@ def payment_record(
 ) -> Payment:
     """Record money received and apply it: named invoices first, then oldest due first."""
     _require_positive(amount, "the payment amount")
+    if external_id and Payment.objects.filter(external_id=external_id).exists():
+        raise PaymentIdTaken(f"payment {external_id} already exists")
     payment = Payment(
         customer=customer,
         received_date=received_date,
@@ -342,7 +352,9 @@ def payment_allocate(
         if invoice.customer_id != payment.customer_id:
             raise WrongCustomer(f"invoice {number} belongs to another customer")
         if invoice.currency != payment.currency:
-            raise CurrencyMismatch(f"invoice {number} is in {invoice.currency}, the payment in {payment.currency}")
+            raise CurrencyMismatch(
+                f"invoice {number} is in {invoice.currency}, the payment in {payment.currency}"
+            )
     candidates = Invoice.objects.select_for_update().filter(
         customer_id=payment.customer_id, currency=payment.currency, open_minor__gt=0
     )
@@ -368,7 +380,11 @@ def payment_allocate(
     ShortPayment.objects.bulk_create(
         [
             ShortPayment(
-                payment=payment, invoice_id=pk, currency=payment.currency, short_minor=open_minor, event_date=on_date
+                payment=payment,
+                invoice_id=pk,
+                currency=payment.currency,
+                short_minor=open_minor,
+                event_date=on_date,
             )
             for pk, open_minor in still_open
         ],
@@ -386,7 +402,9 @@ def allocation_reverse(*, allocation: Allocation, on_date: date) -> Allocation:
     if Allocation.objects.filter(reverses=allocation).exists():
         raise AlreadyReversed("this allocation has already been reversed")
     if on_date < allocation.allocation_date:
-        raise DatesOutOfOrder(f"{on_date} is before the allocation it reverses ({allocation.allocation_date})")
+        raise DatesOutOfOrder(
+            f"{on_date} is before the allocation it reverses ({allocation.allocation_date})"
+        )
     reversal = Allocation.objects.create(
         payment_id=allocation.payment_id,
         invoice_id=allocation.invoice_id,
@@ -428,7 +446,9 @@ def invoice_update(*, invoice: Invoice, **fields: object) -> Invoice:
         if not isinstance(amount, Money):
             raise TypeError("amount must be Money")
         if amount.currency != invoice.currency:
-            raise CurrencyMismatch(f"invoice {invoice.number} is in {invoice.currency}, not {amount.currency}")
+            raise CurrencyMismatch(
+                f"invoice {invoice.number} is in {invoice.currency}, not {amount.currency}"
+            )
         _require_positive(amount, "the invoice amount")
         if amount.minor != invoice.amount_minor:
             touched = (

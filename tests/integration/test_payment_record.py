@@ -7,6 +7,7 @@ from huikuan.ledger.models import Allocation, InvoiceStatus, ShortPayment
 from huikuan.ledger.services import (
     CurrencyMismatch,
     ExceedsOpenAmount,
+    PaymentIdTaken,
     WrongCustomer,
     allocation_reverse,
     credit_note_issue,
@@ -58,7 +59,10 @@ def test_a_partial_payment_of_a_named_invoice_records_the_short_amount():
     invoice = make_invoice(customer, "100.00")
 
     payment = payment_record(
-        customer=customer, received_date=date(2024, 2, 5), amount=Money.of("93.50", "CNY"), invoice_numbers=[invoice.number]
+        customer=customer,
+        received_date=date(2024, 2, 5),
+        amount=Money.of("93.50", "CNY"),
+        invoice_numbers=[invoice.number],
     )
 
     short = ShortPayment.objects.get(payment=payment)
@@ -70,9 +74,19 @@ def test_a_payment_cannot_name_another_customers_invoice_or_another_currency():
     theirs = make_invoice(other)
     dollars = make_invoice(customer, currency="USD")
     with pytest.raises(WrongCustomer):
-        payment_record(customer=customer, received_date=date(2024, 3, 1), amount=Money.of("1", "CNY"), invoice_numbers=[theirs.number])
+        payment_record(
+            customer=customer,
+            received_date=date(2024, 3, 1),
+            amount=Money.of("1", "CNY"),
+            invoice_numbers=[theirs.number],
+        )
     with pytest.raises(CurrencyMismatch):
-        payment_record(customer=customer, received_date=date(2024, 3, 1), amount=Money.of("1", "CNY"), invoice_numbers=[dollars.number])
+        payment_record(
+            customer=customer,
+            received_date=date(2024, 3, 1),
+            amount=Money.of("1", "CNY"),
+            invoice_numbers=[dollars.number],
+        )
 
 
 def test_unallocating_returns_the_money_to_the_payment_and_reopens_the_invoice():
@@ -103,7 +117,9 @@ def test_credit_notes_write_offs_and_cancellations_set_the_status():
     customer = make_customer()
     credited, written_off, cancelled = (make_invoice(customer, "100.00") for _ in range(3))
 
-    credit_note_issue(invoice=credited, amount=Money.of("100", "CNY"), on_date=date(2024, 2, 1), reason="damaged goods")
+    credit_note_issue(
+        invoice=credited, amount=Money.of("100", "CNY"), on_date=date(2024, 2, 1), reason="damaged goods"
+    )
     invoice_write_off(invoice=written_off, on_date=date(2024, 2, 1), reason="bankrupt")
     invoice_cancel(invoice=cancelled, on_date=date(2024, 2, 1), reason="issued twice")
 
@@ -114,4 +130,17 @@ def test_credit_notes_write_offs_and_cancellations_set_the_status():
 def test_a_credit_note_cannot_exceed_what_is_open():
     invoice = make_invoice(make_customer(), "100.00")
     with pytest.raises(ExceedsOpenAmount):
-        credit_note_issue(invoice=invoice, amount=Money.of("100.01", "CNY"), on_date=date(2024, 2, 1), reason="x")
+        credit_note_issue(
+            invoice=invoice, amount=Money.of("100.01", "CNY"), on_date=date(2024, 2, 1), reason="x"
+        )
+
+
+def test_a_payment_id_from_the_source_system_is_recorded_once():
+    customer = make_customer()
+    payment_record(
+        customer=customer, received_date=date(2024, 2, 1), amount=Money.of("1", "CNY"), external_id="P-1"
+    )
+    with pytest.raises(PaymentIdTaken, match="P-1 already exists"):
+        payment_record(
+            customer=customer, received_date=date(2024, 2, 1), amount=Money.of("1", "CNY"), external_id="P-1"
+        )
