@@ -104,7 +104,7 @@ def test_a_duplicate_payment_id_is_refused(api):
     make_customer("C1")
     assert api.post("/payments", _payment(payment_id="BANK-1")).status_code == 201
 
-    assert_error(api.post("/payments", _payment(payment_id="BANK-1")), 400, "validation_error")
+    assert_error(api.post("/payments", _payment(payment_id="BANK-1")), 409, "payment_id_taken")
 
     assert Payment.objects.count() == 1
 
