@@ -1,0 +1,370 @@
+"""The point-in-time aging report: one aggregate query, then light shaping in Python.
+
+``aging_build`` returns the JSON contract the CLI, the REST API and the demo share;
+``aging_table_text`` renders it as the fixed-width table ``huikuan aging`` prints.
+
+As of a date D an invoice counts when it was issued on or before D, and its open amount is
+what allocations and adjustments dated on or before D left of it. The query reads that as
+``open_minor`` (today's open amount) plus whatever was settled *after* D, so its cost follows
+the activity since D — nothing for today's report — instead of the whole settlement history.
+Invoices settled on or before D (``settled_date``) are skipped outright.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, timedelta
+from decimal import Decimal
+from operator import add
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from huikuan.core.errors import HuikuanError
+from huikuan.core.money import exponent
+from huikuan.customers.models import Customer
+from huikuan.ledger.aging import (
+    DEFAULT_BUCKETS,
+    Month,
+    bucket_due_dates,
+    bucket_labels,
+    buckets_validate,
+    dso_count_back,
+    month_key,
+    month_shift,
+    share,
+)
+from huikuan.ledger.models import Allocation, Invoice, InvoiceAdjustment
+
+GROUPINGS = ("customer", "collector", "grade", "currency")
+_FETCH_SIZE = 10_000
+
+
+class AgingGroupingInvalid(HuikuanError):
+    code = "aging_grouping_invalid"
+
+
+# --- SQL ---------------------------------------------------------------------------------
+
+# Per-database fragments. SQLite would otherwise walk the issue-date index and fetch a million
+# rows one by one (ten times slower than reading the table through), and would copy the
+# per-invoice expression into every bucket sum; the fence makes both databases compute it once.
+_VENDOR_SQL = {
+    "sqlite": {"not_indexed": "NOT INDEXED", "fence": "LIMIT -1", "month": "substr(i.issue_date, 1, 7)"},
+    "postgresql": {"not_indexed": "", "fence": "OFFSET 0", "month": "to_char(i.issue_date, 'YYYY-MM')"},
+}
+
+
+def _vendor_sql() -> dict[str, str]:
+    return _VENDOR_SQL.get(connection.vendor, _VENDOR_SQL["postgresql"])
+
+
+def _db_date(day: date) -> Any:
+    return connection.ops.adapt_datefield_value(day)
+
+
+def _open_amounts_sql(*, as_of: date, bounds: Sequence[int]) -> tuple[str, list[Any]]:
+    """Return the query of open amounts as of the date, one row per customer and currency."""
+    vendor = _vendor_sql()
+    invoice, allocation = Invoice._meta.db_table, Allocation._meta.db_table
+    adjustment, customer = InvoiceAdjustment._meta.db_table, Customer._meta.db_table
+    user_model = get_user_model()
+    user, username = user_model._meta.db_table, user_model._meta.get_field(user_model.USERNAME_FIELD).column
+    edges = bucket_due_dates(as_of, bounds)
+    bucket_case = (
+        "CASE "
+        + " ".join(f"WHEN i.due_date >= %s THEN {k}" for k in range(len(edges)))
+        + f" ELSE {len(edges)} END"
+    )
+    sums = ", ".join(
+        f"SUM(CASE WHEN x.bucket = {k} THEN x.open_minor ELSE 0 END) AS b{k}" for k in range(len(edges) + 1)
+    )
+    sql = f"""
+        SELECT c.code, c.name, c.grade, u.{username}, g.currency,
+               {", ".join(f"g.b{k}" for k in range(len(edges) + 1))}, g.total
+        FROM (
+            SELECT x.customer_id, x.currency, {sums}, SUM(x.open_minor) AS total
+            FROM (
+                SELECT i.customer_id, i.currency, {bucket_case} AS bucket,
+                       i.open_minor + COALESCE(la.later, 0) + COALESCE(lj.later, 0) AS open_minor
+                FROM {invoice} i {vendor["not_indexed"]}
+                LEFT JOIN (
+                    SELECT invoice_id, SUM(amount_minor) AS later FROM {allocation}
+                    WHERE allocation_date > %s GROUP BY invoice_id
+                ) la ON la.invoice_id = i.id
+                LEFT JOIN (
+                    SELECT invoice_id, SUM(amount_minor) AS later FROM {adjustment}
+                    WHERE adjustment_date > %s GROUP BY invoice_id
+                ) lj ON lj.invoice_id = i.id
+                WHERE i.issue_date <= %s AND (i.settled_date IS NULL OR i.settled_date > %s)
+                {vendor["fence"]}
+            ) x
+            WHERE x.open_minor > 0
+            GROUP BY x.customer_id, x.currency
+        ) g
+        JOIN {customer} c ON c.id = g.customer_id
+        LEFT JOIN {user} u ON u.id = c.collector_id
+        ORDER BY c.code, g.currency
+    """
+    day = _db_date(as_of)
+    params = [_db_date(edge) for edge in edges] + [day, day, day, day]
+    return sql, params
+
+
+def _monthly_sales(
+    *, since: date | None, until: date, currencies: Sequence[str]
+) -> dict[str, dict[Month, int]]:
+    """Return invoiced amounts per currency and month, issued from ``since`` (or ever) to ``until``."""
+    vendor = _vendor_sql()
+    marks = ", ".join(["%s"] * len(currencies))
+    params: list[Any] = [_db_date(until), *currencies]
+    after = ""
+    if since is not None:
+        after = "AND i.issue_date >= %s"
+        params.append(_db_date(since))
+    sql = f"""
+        SELECT i.currency, {vendor["month"]} AS month, SUM(i.amount_minor)
+        FROM {Invoice._meta.db_table} i
+        WHERE i.issue_date <= %s AND i.currency IN ({marks}) {after}
+        GROUP BY i.currency, {vendor["month"]}
+    """
+    sales: dict[str, dict[Month, int]] = {currency: {} for currency in currencies}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for currency, month, amount in cursor.fetchall():
+            sales[currency][(int(month[:4]), int(month[5:7]))] = int(amount)
+    return sales
+
+
+# How many months of sales each successive query reads for the count-back. Most portfolios are
+# covered by the first; a few more queries, never one per month, reach further back.
+_SALES_WINDOWS: tuple[int | None, ...] = (3, 12, None)
+
+
+def _dso_by_currency(*, as_of: date, receivables: dict[str, int]) -> dict[str, Decimal | None]:
+    """Return the count-back DSO of each currency's receivable, reading only the months it needs."""
+    result: dict[str, Decimal | None] = {}
+    sales: dict[str, dict[Month, int]] = {currency: {} for currency in receivables}
+    pending = sorted(receivables)
+    until, covered = as_of, 0
+    for window in _SALES_WINDOWS:
+        if not pending:
+            break
+        earliest: Month | None = None
+        since = None
+        if window is not None:
+            covered += window
+            earliest = month_shift(month_key(as_of), -(covered - 1))
+            since = date(earliest[0], earliest[1], 1)
+        for currency, months in _monthly_sales(since=since, until=until, currencies=pending).items():
+            sales[currency].update(months)
+        for currency in list(pending):
+            dso = dso_count_back(
+                as_of=as_of,
+                receivable_minor=receivables[currency],
+                monthly_sales=sales[currency],
+                earliest=earliest,
+            )
+            if dso is not None or window is None:
+                result[currency] = dso
+                pending.remove(currency)
+        if since is not None:
+            until = since - timedelta(days=1)
+    return result
+
+
+def _rows(sql: str, params: list[Any]) -> Iterator[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(_FETCH_SIZE):
+            yield from batch
+
+
+# --- shaping -----------------------------------------------------------------------------
+
+
+def _formatter(currency: str) -> Callable[[int], str]:
+    """Return a fast minor-units-to-decimal-string function for one currency (as format_minor).
+
+    The report formats a few amounts per customer for every customer, so this avoids Decimal.
+    """
+    places = exponent(currency)
+    if places == 0:
+        return str
+    scale = 10**places
+
+    zero = "0." + "0" * places
+
+    def format_amount(minor: int) -> str:
+        if not minor:
+            return zero
+        if minor >= scale:
+            digits = str(minor)
+            return digits[:-places] + "." + digits[-places:]
+        whole, part = divmod(abs(minor), scale)
+        return f"{'-' if minor < 0 else ''}{whole}.{part:0{places}d}"
+
+    return format_amount
+
+
+def aging_build(*, as_of: date, by: str = "customer", buckets: Sequence[int] = DEFAULT_BUCKETS) -> dict:
+    """Return the aging of receivables as of a date, per customer and currency, with totals.
+
+    Amounts are decimal strings. ``by`` other than ``customer`` adds a ``groups`` list keyed by
+    the customer's collector (username, null when unassigned), grade or the currency.
+    """
+    if by not in GROUPINGS:
+        raise AgingGroupingInvalid(f"cannot group aging by {by!r}; choose one of {', '.join(GROUPINGS)}")
+    bounds = buckets_validate(buckets)
+    labels = bucket_labels(bounds)
+    sql, params = _open_amounts_sql(as_of=as_of, bounds=bounds)
+
+    keys = ("code", "name", "currency", *labels, "total")
+    formatters: dict[str, Callable[[int], str]] = {}
+    totals: dict[str, list[int]] = {}  # per currency: bucket sums, total, customer count
+    groups: dict[tuple[Any, str], list[int]] = {}
+    customers: list[dict[str, Any]] = []
+    for code, name, grade, collector, currency, *amounts in _rows(sql, params):
+        fmt = formatters.get(currency) or formatters.setdefault(currency, _formatter(currency))
+        customers.append(dict(zip(keys, (code, name, currency, *map(fmt, amounts)), strict=True)))
+        amounts.append(1)  # one customer, for the counts
+        sums = totals.get(currency)
+        totals[currency] = amounts if sums is None else list(map(add, sums, amounts))
+        if by != "customer":
+            key = (collector if by == "collector" else grade if by == "grade" else currency, currency)
+            sums = groups.get(key)
+            groups[key] = amounts if sums is None else list(map(add, sums, amounts))
+
+    dso = _dso_by_currency(as_of=as_of, receivables={currency: sums[-2] for currency, sums in totals.items()})
+    report: dict[str, Any] = {
+        "as_of": as_of.isoformat(),
+        "buckets": labels,
+        "totals": {},
+        "customers": customers,
+    }
+    for currency in sorted(totals):
+        sums = totals[currency]
+        row = _summary_row(sums, labels, formatters[currency])
+        row["dso"] = None if dso[currency] is None else str(dso[currency])
+        row["overdue_share"] = str(share(sums[-2] - sums[0], sums[-2]))
+        report["totals"][currency] = row
+    if by != "customer":
+        report["by"] = by
+        report["groups"] = [
+            {"key": key, "currency": currency, **_summary_row(sums, labels, formatters[currency])}
+            for (key, currency), sums in sorted(groups.items(), key=lambda item: _group_order(*item[0]))
+        ]
+    return report
+
+
+def _summary_row(sums: list[int], labels: list[str], fmt: Callable[[int], str]) -> dict[str, Any]:
+    """Return bucket amounts, overdue, total and customer count from summed customer rows.
+
+    ``sums`` holds the bucket sums, then the total, then the number of customers.
+    """
+    row: dict[str, Any] = dict(zip(labels, map(fmt, sums), strict=False))
+    row["overdue"] = fmt(sums[-2] - sums[0])
+    row["total"] = fmt(sums[-2])
+    row["customer_count"] = sums[-1]
+    return row
+
+
+def _group_order(key: Any, currency: str) -> tuple:
+    return (key is None, str(key or ""), currency)
+
+
+# --- the table ---------------------------------------------------------------------------
+
+
+def _display_width(text: str) -> int:
+    """Return how many terminal columns the text takes (CJK characters take two)."""
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _fit(text: str, width: int) -> str:
+    """Cut the text to ``width`` columns, ending in an ellipsis when it had to be shortened."""
+    if _display_width(text) <= width:
+        return text
+    out, used = [], 0
+    for ch in text:
+        step = _display_width(ch)
+        if used + step > width - 1:
+            break
+        out.append(ch)
+        used += step
+    return "".join(out) + "…"
+
+
+def _grouped(amount: str) -> str:
+    """Return a decimal string with thousands separators: ``1234567.50`` → ``1,234,567.50``."""
+    whole, dot, fraction = amount.partition(".")
+    if len(whole) <= 3:
+        return amount
+    return f"{int(whole):,}{dot}{fraction}"
+
+
+def _table(headers: list[str], rows: list[list[str]], right_from: int) -> list[str]:
+    """Lay rows out in columns: text left-aligned, columns from ``right_from`` on right-aligned."""
+    cell_widths = [
+        [len(cell) if cell.isascii() else _display_width(cell) for cell in row] for row in (headers, *rows)
+    ]
+    widths = [max(column) for column in zip(*cell_widths, strict=True)]
+    lines = []
+    for row, row_widths in zip((headers, *rows), cell_widths, strict=True):
+        cells = [
+            # ljust/rjust count characters; a CJK character takes two columns, hence the offset.
+            (cell.rjust if c >= right_from else cell.ljust)(widths[c] - used + len(cell))
+            for c, (cell, used) in enumerate(zip(row, row_widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return lines
+
+
+def aging_table_text(report: dict) -> str:
+    """Render an aging report as a fixed-width text table: the rows, then totals per currency."""
+    labels: list[str] = report["buckets"]
+    by = report.get("by", "customer")
+    lines = [f"Aging as of {report['as_of']}" + ("" if by == "customer" else f", by {by}"), ""]
+    if by == "customer":
+        headers = ["Code", "Name", "Currency", *labels, "Total"]
+        body = [
+            [row["code"], _fit(row["name"], 30), row["currency"], *(_grouped(row[b]) for b in labels)]
+            + [_grouped(row["total"])]
+            for row in report["customers"]
+        ]
+        right_from = 3
+    else:
+        headers = [by.capitalize(), "Currency", *labels, "Total", "Customers"]
+        body = [
+            [_fit(str(row["key"] if row["key"] is not None else "—"), 30), row["currency"]]
+            + [_grouped(row[b]) for b in labels]
+            + [_grouped(row["total"]), str(row["customer_count"])]
+            for row in report["groups"]
+        ]
+        right_from = 2
+    if body:
+        lines += _table(headers, body, right_from)
+    else:
+        lines.append("Nothing is open.")
+    if report["totals"]:
+        lines += ["", "Totals per currency", ""]
+        total_rows = [
+            [currency, *(_grouped(t[b]) for b in labels)]
+            + [
+                _grouped(t["overdue"]),
+                _grouped(t["total"]),
+                f"{Decimal(t['overdue_share']):.2%}",
+                t["dso"] or "—",
+            ]
+            + [str(t["customer_count"])]
+            for currency, t in report["totals"].items()
+        ]
+        lines += _table(
+            ["Currency", *labels, "Overdue", "Total", "Overdue %", "DSO", "Customers"], total_rows, 1
+        )
+    return "\n".join(lines) + "\n"
