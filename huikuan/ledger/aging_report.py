@@ -71,7 +71,7 @@ def _open_amounts_sql(*, as_of: date, bounds: Sequence[int]) -> tuple[str, list[
     invoice, allocation = Invoice._meta.db_table, Allocation._meta.db_table
     adjustment, customer = InvoiceAdjustment._meta.db_table, Customer._meta.db_table
     user_model = get_user_model()
-    user, username = user_model._meta.db_table, user_model._meta.get_field(user_model.USERNAME_FIELD).column
+    user, username = user_model._meta.db_table, user_model.USERNAME_FIELD
     edges = bucket_due_dates(as_of, bounds)
     bucket_case = (
         "CASE "
