@@ -85,7 +85,9 @@ class Channel(models.TextChoices):
 
 class Contact(TimestampedModel):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
-    role = models.CharField(_("role"), max_length=10, choices=ContactRole.choices, default=ContactRole.FINANCE)
+    role = models.CharField(
+        _("role"), max_length=10, choices=ContactRole.choices, default=ContactRole.FINANCE
+    )
     name = models.CharField(_("name"), max_length=255)
     email = models.EmailField(_("e-mail"), blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)

@@ -53,4 +53,3 @@ def plan_allocation(available_minor: int, ordered: Sequence[OpenItem[K]]) -> lis
         plan.append((item.key, take))
         remaining -= take
     return plan
-

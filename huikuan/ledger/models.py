@@ -33,7 +33,9 @@ class Invoice(models.Model):
     amount_minor = models.BigIntegerField(_("amount (minor units)"))
     # Derived: amount less allocations and adjustments to date. Maintained by ledger services.
     open_minor = models.BigIntegerField(_("open amount (minor units)"))
-    status = models.CharField(_("status"), max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.OPEN)
+    status = models.CharField(
+        _("status"), max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.OPEN
+    )
     # Derived: the latest settlement date once nothing is open, so as-of aging can skip
     # invoices settled before the date without summing their history.
     settled_date = models.DateField(_("settled date"), null=True, blank=True)
@@ -152,4 +154,6 @@ class ShortPayment(models.Model):
     class Meta:
         verbose_name = _("short payment")
         verbose_name_plural = _("short payments")
-        constraints = [models.UniqueConstraint(fields=["payment", "invoice"], name="one_short_payment_per_pair")]
+        constraints = [
+            models.UniqueConstraint(fields=["payment", "invoice"], name="one_short_payment_per_pair")
+        ]

@@ -47,7 +47,10 @@ class LedgerConservationTests(TestCase):
             if kind == "pay":
                 named = [invoices[i % len(invoices)].number for i in extra]
                 payment_record(
-                    customer=customer, received_date=on_date, amount=Money(value, currency), invoice_numbers=named
+                    customer=customer,
+                    received_date=on_date,
+                    amount=Money(value, currency),
+                    invoice_numbers=named,
                 )
             elif kind == "unallocate":
                 payments = list(Payment.objects.filter(customer=customer).order_by("pk"))
@@ -57,7 +60,9 @@ class LedgerConservationTests(TestCase):
                 invoice = Invoice.objects.get(pk=invoices[value % len(invoices)].pk)
                 amount = min(extra, invoice.open_minor)
                 if amount > 0:
-                    credit_note_issue(invoice=invoice, amount=Money(amount, currency), on_date=on_date, reason="test")
+                    credit_note_issue(
+                        invoice=invoice, amount=Money(amount, currency), on_date=on_date, reason="test"
+                    )
             self.assert_balanced(customer)
 
     def assert_balanced(self, customer):

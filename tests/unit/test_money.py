@@ -31,7 +31,13 @@ def test_an_unknown_currency_is_refused():
 
 @pytest.mark.parametrize(
     ("amount", "currency", "minor"),
-    [("0.005", "CNY", 1), ("0.004", "CNY", 0), ("-0.005", "CNY", -1), ("2.5", "JPY", 3), ("1.0005", "KWD", 1001)],
+    [
+        ("0.005", "CNY", 1),
+        ("0.004", "CNY", 0),
+        ("-0.005", "CNY", -1),
+        ("2.5", "JPY", 3),
+        ("1.0005", "KWD", 1001),
+    ],
 )
 def test_rounding_is_half_up_away_from_zero(amount, currency, minor):
     assert to_minor(Decimal(amount), currency) == minor
@@ -49,7 +55,11 @@ def test_amounts_in_different_currencies_are_never_added():
 
 
 def test_json_strings_carry_the_currency_exact_places():
-    assert [Money.of("1234.5", "CNY").to_json(), Money.of("1000", "JPY").to_json(), Money(1, "KWD").to_json()] == [
+    assert [
+        Money.of("1234.5", "CNY").to_json(),
+        Money.of("1000", "JPY").to_json(),
+        Money(1, "KWD").to_json(),
+    ] == [
         "1234.50",
         "1000",
         "0.001",
