@@ -620,6 +620,35 @@ def _sqlite_cache(megabytes: int = 256) -> Iterator[None]:
             cursor.execute(f"PRAGMA cache_size = {int(before)}")
 
 
+def rows_insert(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Insert rows of database-ready values with one executemany.
+
+    For imports only: a million model instances and their per-row SQL would cost a minute;
+    values must already be adapted (``connection.ops.adapt_*``) and validated by the caller.
+    """
+    if not rows:
+        return
+    meta = model._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(meta.get_field(name).column) for name in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})", rows)
+
+
+def rows_update(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Update rows by primary key with one executemany; each row is the new values, then the key."""
+    if not rows:
+        return
+    meta = model._meta
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in fields)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s", rows
+        )
+
+
 @contextmanager
 def indexes_deferred(model: type[Model]) -> Iterator[None]:
     """Drop a table's secondary indexes on SQLite for a bulk load and build them again after it.

@@ -10,12 +10,14 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -31,6 +33,8 @@ from huikuan.core.tabular import (
     currency_parse,
     import_run,
     integer_parse,
+    rows_insert,
+    rows_update,
 )
 from huikuan.customers.models import Contact, ContactRole, Customer
 
@@ -56,11 +60,15 @@ _LANGUAGES = {"zh": "zh-hans", "zh-cn": "zh-hans", "zh-hans": "zh-hans", "chines
               "简体中文": "zh-hans", "en": "en", "english": "en", "英文": "en", "英语": "en"}  # fmt: skip
 _LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})?")
 _COUNTRY = re.compile(r"[A-Z]{2}")
-DEFAULT_CURRENCY = Customer._meta.get_field("currency").default
 
 # Customer fields compared to decide between "updated" and "unchanged".
 _FIELDS = ("name", "legal_name", "tax_id", "country", "language", "currency", "payment_terms_days",
            "credit_limit_minor", "grade", "collector_id")  # fmt: skip
+#: What a customer an import creates has in the columns the file leaves empty.
+NEW_CUSTOMER: dict[str, Any] = {name: Customer._meta.get_field(name).get_default() for name in _FIELDS}
+NEW_CONTACT: dict[str, Any] = {
+    "preferred_channel": Contact._meta.get_field("preferred_channel").get_default()
+}
 
 
 def customers_import(
@@ -222,13 +230,14 @@ def _customers_pass(
         if not rows:
             continue
 
-        existing = {c.code: c for c in Customer.objects.filter(code__in=[code for _r, code, _v in rows])}
-        creates: list[Customer] = []
-        updates: list[Customer] = []
+        existing = _customers_existing([code for _row, code, _values in rows])
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         contact_rows: list[tuple[str, dict[str, str]]] = []
         for row, code, values in rows:
-            customer = existing.get(code) or Customer(code=code)
-            currency = values.get("currency") or customer.currency or DEFAULT_CURRENCY
+            stored = existing.get(code)
+            record = dict(stored) if stored else {**NEW_CUSTOMER, "code": code}
+            currency = values.get("currency") or record["currency"]
             if "credit_limit" in values:
                 limit, written = values.pop("credit_limit")
                 if written and written != currency:
@@ -243,89 +252,128 @@ def _customers_pass(
                 except CellError as error:
                     problem(row, label["credit_limit"], str(error))
                     continue
-            contact = {k: values.pop(k) for k in ("email", "phone", "contact_name")}
+            contact = {key: values.pop(key) for key in ("email", "phone", "contact_name")}
             if any(contact.values()):
                 contact_rows.append((code, contact))
-            before = tuple(getattr(customer, f) for f in _FIELDS)
-            for name, value in values.items():
-                if value not in ("", None):
-                    setattr(customer, name, value)
-            if customer.pk is None:
-                creates.append(customer)
-            elif tuple(getattr(customer, f) for f in _FIELDS) != before:
-                customer.updated_at = now
-                updates.append(customer)
+            record.update((name, value) for name, value in values.items() if value not in ("", None))
+            if stored is None:
+                inserts.append(record)
+            elif record != stored:
+                updates.append(record)
             else:
                 result.unchanged += 1
-        result.created += len(creates)
+        result.created += len(inserts)
         result.updated += len(updates)
-        if write and result.ok:
-            Customer.objects.bulk_create(creates, batch_size=1000)
-            Customer.objects.bulk_update(updates, [*_FIELDS, "updated_at"], batch_size=500)
-        _contacts_save(
-            customers={c.code: c for c in (*existing.values(), *creates)},
-            rows=contact_rows,
-            result=result,
-            write=write and result.ok,
-        )
+        writing = write and result.ok
+        ids = {code: stored["pk"] for code, stored in existing.items()}
+        if writing:
+            ids.update(customers_insert(inserts, now=now))
+            stamp = connection.ops.adapt_datetimefield_value(now)
+            rows_update(
+                Customer,
+                [*_FIELDS, "updated_at"],
+                [(*(r[f] for f in _FIELDS), stamp, r["pk"]) for r in updates],
+            )
+        _contacts_save(customer_ids=ids, rows=contact_rows, result=result, write=writing, now=now)
+
+
+def _customers_existing(codes: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Return the stored customers among ``codes`` with the fields an import compares (one query)."""
+    return {
+        row.pop("code"): row for row in Customer.objects.filter(code__in=codes).values("pk", "code", *_FIELDS)
+    }
+
+
+_INSERT_FIELDS = ("code", "name", "legal_name", "tax_id", "country", "language", "currency", "payment_terms_days",
+                  "credit_limit_minor", "grade", "status", "collector", "sales_rep", "tags", "notes", "created_at",
+                  "updated_at")  # fmt: skip
+
+
+def customers_insert(records: Sequence[dict[str, Any]], *, now: datetime) -> dict[str, int]:
+    """Insert new customers in one executemany and return their ids by code.
+
+    Each record holds ``code``, ``name`` and any customer fields; the rest take the model's
+    defaults. Used by the customer import and by invoice files that create customers.
+    """
+    if not records:
+        return {}
+    meta = Customer._meta
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    defaults = {
+        "tags": meta.get_field("tags").get_db_prep_save([], connection),
+        "status": meta.get_field("status").get_default(),
+        "notes": "",
+        "sales_rep": None,
+        "created_at": stamp,
+        "updated_at": stamp,
+    }
+    rows = []
+    for record in records:
+        full = {**NEW_CUSTOMER, **defaults, **record}
+        full["collector"] = full.pop("collector_id", None)
+        rows.append([full[name] for name in _INSERT_FIELDS])
+    rows_insert(Customer, _INSERT_FIELDS, rows)
+    return dict(Customer.objects.filter(code__in=[r["code"] for r in records]).values_list("code", "pk"))
+
+
+_CONTACT_FIELDS = ("customer", "role", "name", "email", "phone", "preferred_channel", "preferred_hours", "language",
+                   "is_primary", "created_at", "updated_at")  # fmt: skip
 
 
 def _contacts_save(
     *,
-    customers: dict[str, Customer],
+    customer_ids: dict[str, int],
     rows: Sequence[tuple[str, dict[str, str]]],
     result: ImportResult,
     write: bool,
+    now: datetime,
 ) -> None:
     """Create or update each customer's primary finance contact from imported e-mail/phone/name.
 
     The contact updated is the customer's primary FINANCE contact, else its first FINANCE one;
     a new one is created when there is none, and made primary only if the customer has no
-    primary contact yet (an existing primary business contact keeps its flag).
+    primary contact yet (an existing primary business contact keeps its flag). In a dry run
+    new customers have no id yet and simply get a new contact.
     """
     if not rows:
         return
-    ids = [customers[code].pk for code, _contact in rows if customers[code].pk is not None]
-    finance: dict[int, Contact] = {}
+    ids = [customer_ids[code] for code, _values in rows if customer_ids.get(code)]
+    finance: dict[int, list] = {}
     has_primary: set[int] = set()
     if ids:
-        queryset = Contact.objects.filter(customer_id__in=ids).filter(
-            Q(role=ContactRole.FINANCE) | Q(is_primary=True)
+        queryset = (
+            Contact.objects.filter(customer_id__in=ids)
+            .filter(Q(role=ContactRole.FINANCE) | Q(is_primary=True))
+            .order_by("customer_id", "-is_primary", "pk")
+            .values_list("pk", "customer_id", "role", "is_primary", "name", "email", "phone")
         )
-        for contact in queryset.order_by("customer_id", "-is_primary", "pk"):
-            if contact.is_primary:
-                has_primary.add(contact.customer_id)
-            if contact.role == ContactRole.FINANCE:
-                finance.setdefault(contact.customer_id, contact)
-    now = timezone.now()
-    creates: list[Contact] = []
-    updates: list[Contact] = []
+        for pk, customer_id, role, is_primary, name, email, phone in queryset:
+            if is_primary:
+                has_primary.add(customer_id)
+            if role == ContactRole.FINANCE:
+                finance.setdefault(customer_id, [pk, name, email, phone])
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    creates: list[list[Any]] = []
+    updates: list[tuple[Any, ...]] = []
     for code, values in rows:
-        customer = customers[code]
-        contact = finance.get(customer.pk) if customer.pk is not None else None
-        if contact is None:
-            creates.append(
-                Contact(
-                    customer=customer,
-                    role=ContactRole.FINANCE,
-                    name=values["contact_name"] or values["email"] or values["phone"],
-                    email=values["email"],
-                    phone=values["phone"],
-                    is_primary=customer.pk not in has_primary,
-                )
-            )
+        customer_id = customer_ids.get(code)
+        found = finance.get(customer_id) if customer_id else None
+        if found is None:
+            name = values["contact_name"] or values["email"] or values["phone"]
+            creates.append([customer_id, ContactRole.FINANCE.value, name, values["email"], values["phone"],
+                            NEW_CONTACT["preferred_channel"], "", "", customer_id not in has_primary, stamp,
+                            stamp])  # fmt: skip
             continue
-        before = (contact.name, contact.email, contact.phone)
-        contact.name = values["contact_name"] or contact.name
-        contact.email = values["email"] or contact.email
-        contact.phone = values["phone"] or contact.phone
-        if (contact.name, contact.email, contact.phone) != before:
-            contact.updated_at = now
-            updates.append(contact)
+        pk, *before = found
+        after = [
+            values["contact_name"] or before[0],
+            values["email"] or before[1],
+            values["phone"] or before[2],
+        ]
+        if after != before:
+            updates.append((*after, stamp, pk))
     result.count("contacts_created", len(creates))
     result.count("contacts_updated", len(updates))
     if write:
-        for contact in creates:
-            contact.customer_id = contact.customer.pk  # the customer was created after the contact was built
-        Contact.objects.bulk_create(creates, batch_size=1000)
-        Contact.objects.bulk_update(updates, ["name", "email", "phone", "updated_at"], batch_size=500)
+        rows_insert(Contact, _CONTACT_FIELDS, creates)
+        rows_update(Contact, ["name", "email", "phone", "updated_at"], updates)

@@ -35,7 +35,10 @@ from huikuan.core.tabular import (
     date_parse,
     import_run,
     indexes_deferred,
+    rows_insert,
+    rows_update,
 )
+from huikuan.customers.imports import customers_insert
 from huikuan.customers.models import Customer
 from huikuan.ledger.allocation import OpenItem, allocation_order, plan_allocation
 from huikuan.ledger.models import Allocation, Invoice, InvoiceStatus, Payment, PaymentMethod, ShortPayment
@@ -278,9 +281,15 @@ def _invoices_chunk(
     result.updated += len(updates)
     result.count("customers_created", len(chunk_customers))
     if write and result.ok:
-        _customers_create([(code, *new_customers[code]) for code in chunk_customers], customers)
+        customers.update(
+            customers_insert(
+                [{"code": code, "name": new_customers[code][0], "currency": new_customers[code][1]}
+                 for code in chunk_customers],
+                now=now,
+            )
+        )  # fmt: skip
         _invoices_insert(creates, customers, now)
-        _invoices_update(updates, customers, now)
+        _invoices_update(updates, now)
 
 
 def _invoice_row_check(context: _InvoiceContext, row: int, cells: list) -> _InvoiceRow | None:
@@ -373,55 +382,40 @@ def _invoices_existing(numbers: Sequence[str]) -> dict[str, tuple]:
     }
 
 
-def _customers_create(new: Sequence[tuple[str, str, str]], customers: dict[str, int]) -> None:
-    """Create the customers an invoice file names with a customer_name, and learn their ids."""
-    if not new:
-        return
-    created = Customer.objects.bulk_create(
-        [Customer(code=code, name=name, currency=currency) for code, name, currency in new], batch_size=1000
-    )
-    customers.update((customer.code, customer.pk) for customer in created)
-
-
 _INVOICE_INSERT_FIELDS = ("number", "customer", "issue_date", "due_date", "currency", "amount_minor", "open_minor",
                           "status", "settled_date", "description", "po_number", "created_at", "updated_at")  # fmt: skip
+_INVOICE_UPDATE_FIELDS = ("issue_date", "due_date", "amount_minor", "description", "po_number", "updated_at")
 
 
-def _invoices_insert(rows: Sequence[_InvoiceRow], customers: dict[str, int], now) -> None:
-    """Insert new invoices with executemany: open for their whole amount, nothing allocated yet."""
-    if not rows:
-        return
-    meta = Invoice._meta
-    columns = ", ".join(
-        connection.ops.quote_name(meta.get_field(name).column) for name in _INVOICE_INSERT_FIELDS
-    )
-    placeholders = ", ".join(["%s"] * len(_INVOICE_INSERT_FIELDS))
-    sql = f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) VALUES ({placeholders})"
+def _invoices_insert(rows: Sequence[_InvoiceRow], customers: dict[str, int], now: datetime) -> None:
+    """Insert new invoices in one executemany: open for their whole amount, nothing allocated yet."""
     adapt_date = functools.lru_cache(maxsize=4096)(connection.ops.adapt_datefield_value)
     stamp = connection.ops.adapt_datetimefield_value(now)
     status = InvoiceStatus.OPEN.value
-    params = [
-        (number, customers[code], adapt_date(issue), adapt_date(due), currency, minor, minor, status, None,
-         description, po_number, stamp, stamp)
-        for _row, number, code, issue, due, currency, minor, description, po_number in rows
-    ]  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+    rows_insert(
+        Invoice,
+        _INVOICE_INSERT_FIELDS,
+        [
+            (number, customers[code], adapt_date(issue), adapt_date(due), currency, minor, minor, status, None,
+             description, po_number, stamp, stamp)
+            for _row, number, code, issue, due, currency, minor, description, po_number in rows
+        ],
+    )  # fmt: skip
 
 
-def _invoices_update(updates: Sequence[tuple[int, _InvoiceRow]], customers: dict[str, int], now) -> None:
+def _invoices_update(updates: Sequence[tuple[int, _InvoiceRow]], now: datetime) -> None:
     """Write changed invoices, then recompute their open amount and status from the ledger."""
     if not updates:
         return
-    objects = [
-        Invoice(pk=pk, issue_date=issue, due_date=due, amount_minor=minor, description=description,
-                po_number=po_number, updated_at=now)
-        for pk, (_row, _number, _code, issue, due, _currency, minor, description, po_number) in updates
-    ]  # fmt: skip
-    Invoice.objects.bulk_update(
-        objects,
-        ["issue_date", "due_date", "amount_minor", "description", "po_number", "updated_at"],
-        batch_size=500,
+    adapt_date = connection.ops.adapt_datefield_value
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    rows_update(
+        Invoice,
+        _INVOICE_UPDATE_FIELDS,
+        [
+            (adapt_date(issue), adapt_date(due), minor, description, po_number, stamp, pk)
+            for pk, (_row, _number, _code, issue, due, _currency, minor, description, po_number) in updates
+        ],
     )
     invoice_balances_refresh([pk for pk, _item in updates])
 
@@ -683,49 +677,34 @@ def _payments_write(
     for batch in chunked(new):
         created = Payment.objects.bulk_create(
             [
-                Payment(
-                    customer_id=p.customer_id,
-                    received_date=p.received_date,
-                    currency=p.currency,
-                    amount_minor=p.amount_minor,
-                    unapplied_minor=p.amount_minor,
-                    method=p.method,
-                    reference=p.reference,
-                    external_id=p.external_id,
-                )
+                Payment(customer_id=p.customer_id, received_date=p.received_date, currency=p.currency,
+                        amount_minor=p.amount_minor, unapplied_minor=p.amount_minor, method=p.method,
+                        reference=p.reference, external_id=p.external_id)
                 for p in batch
-            ]  # fmt: skip
-        )
+            ]
+        )  # fmt: skip
         for payment, stored in zip(batch, created, strict=True):
             payment.pk = stored.pk
-    Allocation.objects.bulk_create(
-        [
-            Allocation(payment_id=payment.pk, invoice_id=pk, amount_minor=take, allocation_date=on)
-            for payment, pk, take, on in allocations
-        ],
-        batch_size=2000,
+    adapt_date = functools.lru_cache(maxsize=4096)(connection.ops.adapt_datefield_value)
+    stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+    rows_insert(
+        Allocation,
+        ("payment", "invoice", "amount_minor", "allocation_date", "reverses", "created_at"),
+        [(payment.pk, pk, take, adapt_date(on), None, stamp) for payment, pk, take, on in allocations],
     )
-    if updates:
-        Payment.objects.bulk_update(
-            [Payment(pk=pk, method=method, reference=reference) for pk, method, reference in updates],
-            ["method", "reference"],
-            batch_size=500,
-        )
+    rows_update(
+        Payment, ("method", "reference"), [(method, reference, pk) for pk, method, reference in updates]
+    )
     for ids in chunked(sorted({pk for _payment, pk, _take, _on in allocations})):
         invoice_balances_refresh(ids)
     for ids in chunked(sorted({payment.pk for payment, _pk, _take, _on in allocations})):
         payment_balances_refresh(ids)
-    ShortPayment.objects.bulk_create(
+    # New payments have no short payments yet, so no (payment, invoice) pair can clash.
+    rows_insert(
+        ShortPayment,
+        ("payment", "invoice", "currency", "short_minor", "event_date", "created_at"),
         [
-            ShortPayment(
-                payment_id=payment.pk,
-                invoice_id=pk,
-                currency=payment.currency,
-                short_minor=short,
-                event_date=on,
-            )
+            (payment.pk, pk, payment.currency, short, adapt_date(on), stamp)
             for payment, pk, short, on in shorts
-        ],  # fmt: skip
-        batch_size=2000,
-        ignore_conflicts=True,
+        ],
     )
