@@ -121,6 +121,29 @@ def test_an_unallocation_dated_after_the_as_of_date_does_not_matter_but_one_date
     assert _open(aging_build(as_of=date(2024, 3, 10)), "REV") == "100.00"
 
 
+def test_an_invoice_over_settled_as_of_a_date_by_back_dated_entries_counts_as_nothing_not_less():
+    customer = make_customer("BACK")
+    first = make_invoice(customer, "100.00", issue_date=date(2024, 1, 1))
+    make_invoice(customer, "50.00", issue_date=date(2024, 1, 5))
+    payment = payment_record(
+        customer=customer,
+        received_date=date(2024, 2, 5),
+        amount=Money.of("100", "CNY"),
+        invoice_numbers=[first.number],
+    )
+    allocation_reverse(allocation=payment.allocations.get(), on_date=date(2024, 3, 30))
+    # Entered after the reversal but dated in February: as of 10 February both payments were applied.
+    payment_record(
+        customer=customer,
+        received_date=date(2024, 2, 6),
+        amount=Money.of("100", "CNY"),
+        invoice_numbers=[first.number],
+    )
+
+    assert _open(aging_build(as_of=date(2024, 2, 10)), "BACK") == "50.00"
+    assert _open(aging_build(as_of=date(2024, 3, 30)), "BACK") == "50.00"
+
+
 def test_a_month_end_aging_rerun_after_later_activity_gives_the_same_answer():
     customer = make_customer("SAME")
     make_invoice(customer, "100.00", issue_date=date(2024, 1, 1))
