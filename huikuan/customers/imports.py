@@ -146,9 +146,10 @@ def _customers_pass(
     *, table: Table, header: Header, result: ImportResult, write: bool, progress: bool
 ) -> None:
     index, label = header.index, header.label
-    users: dict[str, int] = {
-        name.casefold(): pk for name, pk in get_user_model().objects.values_list("username", "pk")
-    }
+    usernames = list(get_user_model().objects.values_list("username", "pk"))
+    # The exact username wins; otherwise a spelling that differs only in case.
+    users: dict[str, int] = {name.casefold(): pk for name, pk in reversed(usernames)}
+    users.update(usernames)
     seen: dict[str, int] = {}
     now = timezone.now()
     problem = result.problem
@@ -220,7 +221,7 @@ def _customers_pass(
                     bad = True
             collector = cell_text(cells[index["collector"]])
             if collector:
-                collector_id = users.get(collector.casefold())
+                collector_id = users.get(collector) or users.get(collector.casefold())
                 if collector_id is None:
                     problem(row, label["collector"], f'no user has the username "{collector}"')
                     bad = True

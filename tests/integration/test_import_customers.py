@@ -56,7 +56,7 @@ def test_customers_are_created_with_every_column(tmp_path):
     code, out, _err = run_import("customers", path)
 
     assert code == 0
-    assert "2 customers rows: 2 created, 0 updated, 0 unchanged" in out
+    assert "2 rows of customers: 2 created, 0 updated, 0 unchanged" in out
     acme = Customer.objects.get(code="C001")
     assert (acme.name, acme.legal_name, acme.tax_id, acme.country, acme.language, acme.currency) == (
         "Acme", "Acme Trading Ltd", "91310000X", "CN", "en", "USD",
@@ -230,3 +230,12 @@ def test_a_dry_run_reports_and_writes_nothing(tmp_path):
     assert code == 0
     assert "2 would be created" in out and "dry run: nothing was written" in out
     assert Customer.objects.count() == Contact.objects.count() == 0
+
+
+def test_a_collector_is_found_by_username_whatever_its_case(tmp_path):
+    wang = get_user_model().objects.create_user("Wang")
+    path = write_csv(tmp_path / "c.csv", [["code", "name", "催收员"], ["C1", "A", "wang"]])
+
+    customers_import(path)
+
+    assert Customer.objects.get(code="C1").collector == wang

@@ -8,6 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command, execute_from_command_line
 from django.core.management.base import CommandError
+from django.db import connection
 from openpyxl import Workbook
 
 from huikuan.core.money import Money
@@ -59,7 +60,7 @@ def test_invoices_are_created_open_for_their_amount(tmp_path):
     code, out, err = run_import("invoices", path)
 
     assert code == 0, err
-    assert "2 invoices rows: 2 created, 0 updated, 0 unchanged" in out
+    assert "2 rows of invoices: 2 created, 0 updated, 0 unchanged" in out
     first = Invoice.objects.get(number="INV-1")
     assert (first.issue_date, first.due_date, first.currency, first.amount_minor, first.open_minor) == (
         date(2024, 1, 31), date(2024, 3, 1), "CNY", 123456, 123456,
@@ -376,3 +377,18 @@ def test_stdout_is_not_a_terminal_so_no_progress_bar_is_drawn(tmp_path, capsys):
     call_command("import", "invoices", str(path))
 
     assert "%|" not in capsys.readouterr().err
+
+
+def test_a_first_bulk_load_leaves_every_invoice_index_in_place(tmp_path):
+    def indexes():
+        with connection.cursor() as cursor:
+            constraints = connection.introspection.get_constraints(cursor, Invoice._meta.db_table)
+        return sorted((name, tuple(info["columns"])) for name, info in constraints.items() if info["index"])
+
+    make_customer("C1")
+    before = indexes()
+
+    invoices_import(write_csv(tmp_path / "i.csv", [HEADER, GOOD]))
+
+    assert indexes() == before
+    assert len(before) >= 4  # (customer, currency, due date), (status, due date), issue date, customer

@@ -77,7 +77,8 @@ def summary(result: ImportResult) -> str:
     """Return the one-paragraph report of an import (or of what a dry run would do)."""
     verb = "would be " if result.dry_run else ""
     counts = f"{result.created} {verb}created, {result.updated} {verb}updated, {result.unchanged} unchanged"
-    lines = [f"{result.path}: {result.rows} {result.kind} rows: {counts}"]
+    rows = f"{result.rows} row{'' if result.rows == 1 else 's'} of {result.kind}"
+    lines = [f"{result.path}: {rows}: {counts}"]
     details = [
         f"{_DETAILS.get(name, name.replace('_', ' '))}: {n}" for name, n in result.details.items() if n
     ]
