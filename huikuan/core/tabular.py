@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import csv
 import functools
+import io
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Model
+from django.db.models import Field, Model
 
 from huikuan.core.errors import HuikuanError
 from huikuan.core.money import (
@@ -411,12 +412,12 @@ def _csv_open(path: Path, encoding: str | None) -> Iterator[Table]:
             encoding = "utf-8-sig"  # a byte-order mark is never part of the first header
     else:
         encoding = encoding_detect(path)
-    with path.open("r", encoding=encoding, newline="") as handle:
+    with path.open("rb") as raw, io.TextIOWrapper(raw, encoding=encoding, newline="") as handle:
         yield Table(
             path=path,
             source=csv.reader(handle),
             total=path.stat().st_size,
-            position=handle.buffer.tell,
+            position=raw.tell,
             text_only=True,
             encoding=encoding,
         )
@@ -620,6 +621,21 @@ def _sqlite_cache(megabytes: int = 256) -> Iterator[None]:
             cursor.execute(f"PRAGMA cache_size = {int(before)}")
 
 
+def model_field(model: type[Model], name: str) -> Field:
+    """Return a model's concrete field by name or attname (``customer`` or ``customer_id``)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field):
+        raise TypeError(f"{model.__name__}.{name} is not a concrete field")
+    return field
+
+
+def _column(model: type[Model], name: str) -> str:
+    column = model_field(model, name).column
+    if column is None:
+        raise TypeError(f"{model.__name__}.{name} has no column")
+    return column
+
+
 def rows_insert(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Insert rows of database-ready values with one executemany.
 
@@ -630,7 +646,7 @@ def rows_insert(model: type[Model], fields: Sequence[str], rows: Sequence[Sequen
         return
     meta = model._meta
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(meta.get_field(name).column) for name in fields)
+    columns = ", ".join(quote(_column(model, name)) for name in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     with connection.cursor() as cursor:
         cursor.executemany(f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})", rows)
@@ -642,11 +658,10 @@ def rows_update(model: type[Model], fields: Sequence[str], rows: Sequence[Sequen
         return
     meta = model._meta
     quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in fields)
+    assignments = ", ".join(f"{quote(_column(model, name))} = %s" for name in fields)
+    key = _column(model, meta.pk.name if meta.pk else "id")
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s", rows
-        )
+        cursor.executemany(f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(key)} = %s", rows)
 
 
 @contextmanager

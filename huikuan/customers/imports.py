@@ -33,6 +33,7 @@ from huikuan.core.tabular import (
     currency_parse,
     import_run,
     integer_parse,
+    model_field,
     rows_insert,
     rows_update,
 )
@@ -65,10 +66,8 @@ _COUNTRY = re.compile(r"[A-Z]{2}")
 _FIELDS = ("name", "legal_name", "tax_id", "country", "language", "currency", "payment_terms_days",
            "credit_limit_minor", "grade", "collector_id")  # fmt: skip
 #: What a customer an import creates has in the columns the file leaves empty.
-NEW_CUSTOMER: dict[str, Any] = {name: Customer._meta.get_field(name).get_default() for name in _FIELDS}
-NEW_CONTACT: dict[str, Any] = {
-    "preferred_channel": Contact._meta.get_field("preferred_channel").get_default()
-}
+NEW_CUSTOMER: dict[str, Any] = {name: model_field(Customer, name).get_default() for name in _FIELDS}
+NEW_CONTACT: dict[str, Any] = {"preferred_channel": model_field(Contact, "preferred_channel").get_default()}
 
 
 def customers_import(
@@ -298,11 +297,10 @@ def customers_insert(records: Sequence[dict[str, Any]], *, now: datetime) -> dic
     """
     if not records:
         return {}
-    meta = Customer._meta
     stamp = connection.ops.adapt_datetimefield_value(now)
     defaults = {
-        "tags": meta.get_field("tags").get_db_prep_save([], connection),
-        "status": meta.get_field("status").get_default(),
+        "tags": model_field(Customer, "tags").get_db_prep_save([], connection),
+        "status": model_field(Customer, "status").get_default(),
         "notes": "",
         "sales_rep": None,
         "created_at": stamp,
@@ -357,12 +355,12 @@ def _contacts_save(
     creates: list[list[Any]] = []
     updates: list[tuple[Any, ...]] = []
     for code, values in rows:
-        customer_id = customer_ids.get(code)
-        found = finance.get(customer_id) if customer_id else None
+        owner = customer_ids.get(code)
+        found = finance.get(owner) if owner else None
         if found is None:
             name = values["contact_name"] or values["email"] or values["phone"]
-            creates.append([customer_id, ContactRole.FINANCE.value, name, values["email"], values["phone"],
-                            NEW_CONTACT["preferred_channel"], "", "", customer_id not in has_primary, stamp,
+            creates.append([owner, ContactRole.FINANCE.value, name, values["email"], values["phone"],
+                            NEW_CONTACT["preferred_channel"], "", "", owner not in has_primary, stamp,
                             stamp])  # fmt: skip
             continue
         pk, *before = found

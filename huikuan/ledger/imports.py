@@ -530,6 +530,7 @@ def _payments_pass(
             numbers = [n.strip() for n in numbers_text.split(";") if n.strip()]
             if bad:
                 continue
+            assert customer_id is not None  # a row without a known customer is bad
             if external_id:
                 if external_id in seen_ids:
                     problem(
