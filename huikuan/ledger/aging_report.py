@@ -52,7 +52,7 @@ class AgingGroupingInvalid(HuikuanError):
 # the table one row at a time, several times slower than reading it through.
 _VENDOR_SQL = {
     "sqlite": {"not_indexed": "NOT INDEXED", "month": "substr(i.issue_date, 1, 7)"},
-    "postgresql": {"not_indexed": "", "month": "to_char(i.issue_date, 'YYYY-MM')"},
+    "postgresql": {"not_indexed": "", "month": "date_trunc('month', i.issue_date::timestamp)"},
 }
 
 
@@ -78,8 +78,10 @@ def _open_amounts_sql(*, as_of: date, bounds: Sequence[int]) -> tuple[str, list[
         + f" ELSE {len(edges)} END"
     )
     sums = ", ".join(
-        f"SUM(CASE WHEN x.bucket = {k} THEN x.open_minor ELSE 0 END) AS b{k}" for k in range(len(edges) + 1)
+        f"CAST(SUM(CASE WHEN x.bucket = {k} THEN x.open_minor ELSE 0 END) AS BIGINT) AS b{k}"
+        for k in range(len(edges) + 1)
     )
+    # Sums are cast back to BIGINT so that PostgreSQL hands Python ints, not Decimals.
     # Two kinds of rows feed the sums. Invoices open today give their open amount; invoices with
     # allocations or adjustments dated after D give a correction, computed per invoice, that turns
     # today's open amount into the one as of D (never below zero: nothing open is nothing owed).
@@ -88,7 +90,7 @@ def _open_amounts_sql(*, as_of: date, bounds: Sequence[int]) -> tuple[str, list[
         SELECT c.code, c.name, c.grade, u.{username}, g.currency,
                {", ".join(f"g.b{k}" for k in range(len(edges) + 1))}, g.total
         FROM (
-            SELECT x.customer_id, x.currency, {sums}, SUM(x.open_minor) AS total
+            SELECT x.customer_id, x.currency, {sums}, CAST(SUM(x.open_minor) AS BIGINT) AS total
             FROM (
                 SELECT i.customer_id, i.currency, {bucket_case} AS bucket, i.open_minor
                 FROM {invoice} i {vendor["not_indexed"]}
@@ -98,7 +100,7 @@ def _open_amounts_sql(*, as_of: date, bounds: Sequence[int]) -> tuple[str, list[
                        CASE WHEN i.open_minor + later.amount > 0 THEN i.open_minor + later.amount ELSE 0 END
                        - i.open_minor
                 FROM (
-                    SELECT s.invoice_id, SUM(s.amount_minor) AS amount
+                    SELECT s.invoice_id, CAST(SUM(s.amount_minor) AS BIGINT) AS amount
                     FROM (
                         SELECT invoice_id, amount_minor FROM {allocation} WHERE allocation_date > %s
                         UNION ALL
@@ -143,7 +145,9 @@ def _monthly_sales(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for currency, month, amount in cursor.fetchall():
-            sales[currency][(int(month[:4]), int(month[5:7]))] = int(amount)
+            # SQLite gives "2024-03", PostgreSQL the first moment of the month.
+            key = (int(month[:4]), int(month[5:7])) if isinstance(month, str) else (month.year, month.month)
+            sales[currency][key] = int(amount)
     return sales
 
 

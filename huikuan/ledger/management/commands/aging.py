@@ -126,7 +126,8 @@ class Command(BaseCommand):
 
         text = ""
         if output_format == "json":
-            text = json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+            # Compact: the C encoder is many times faster than the indenting one on big portfolios.
+            text = json.dumps(report, ensure_ascii=False) + "\n"
         elif output_format == "csv":
             text = aging_csv(report)
         elif output_format == "table":
