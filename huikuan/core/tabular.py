@@ -306,8 +306,11 @@ class Table:
     """
 
     def __init__(self, *, path: Path, source: Iterator[Sequence[Any]], total: int | None,
-                 position: Callable[[], int], text_only: bool, encoding: str | None = None) -> None:  # fmt: skip
+                 position: Callable[[], int], text_only: bool, rows_estimate: int,
+                 encoding: str | None = None) -> None:  # fmt: skip
         self.path = path
+        #: About how many rows the file has (from its size), for choosing how to write them.
+        self.rows_estimate = rows_estimate
         #: Every cell is a str (CSV): importers may then use str.strip instead of cell_text.
         self.text_only = text_only
         self.encoding = encoding
@@ -412,13 +415,17 @@ def _csv_open(path: Path, encoding: str | None) -> Iterator[Table]:
             encoding = "utf-8-sig"  # a byte-order mark is never part of the first header
     else:
         encoding = encoding_detect(path)
+    size = path.stat().st_size
     with path.open("rb") as raw, io.TextIOWrapper(raw, encoding=encoding, newline="") as handle:
+        sample = raw.read(1 << 20)
+        raw.seek(0)
         yield Table(
             path=path,
             source=csv.reader(handle),
-            total=path.stat().st_size,
+            total=size,
             position=raw.tell,
             text_only=True,
+            rows_estimate=size * sample.count(b"\n") // max(len(sample), 1),
             encoding=encoding,
         )
 
@@ -437,7 +444,8 @@ def _xlsx_open(path: Path) -> Iterator[Table]:
         sheet = workbook.worksheets[0]
         # Read-only sheets yield missing rows as empty ones, so counting them gives the row number.
         table = Table(path=path, source=sheet.iter_rows(values_only=True), total=sheet.max_row,
-                      position=lambda: table._number, text_only=False)  # fmt: skip
+                      position=lambda: table._number, text_only=False,
+                      rows_estimate=sheet.max_row or 0)  # fmt: skip
         yield table
     finally:
         workbook.close()
@@ -669,8 +677,9 @@ def indexes_deferred(model: type[Model]) -> Iterator[None]:
     """Drop a table's secondary indexes on SQLite for a bulk load and build them again after it.
 
     SQLite builds an index from a million rows in a fraction of the time it takes to update
-    it a row at a time. Only for an empty table, inside a transaction: a rollback restores the
-    indexes with everything else. Other databases keep their indexes.
+    it a row at a time. Only inside a transaction: a rollback restores the indexes with
+    everything else, and readers (WAL) keep seeing the indexed table until the commit. Other
+    databases keep their indexes.
     """
     if connection.vendor != "sqlite":
         yield

@@ -44,6 +44,9 @@ from huikuan.ledger.allocation import OpenItem, allocation_order, plan_allocatio
 from huikuan.ledger.models import Allocation, Invoice, InvoiceStatus, Payment, PaymentMethod, ShortPayment
 from huikuan.ledger.services import invoice_balances_refresh, payment_balances_refresh
 
+#: From about this many rows on, a file is loaded with the invoice indexes rebuilt at the end.
+BULK_ROWS = 50_000
+
 CUSTOMER_CODE = Column("customer_code", ("客户编码", "客户代码", "客户编号"), required=True)
 CURRENCY = Column("currency", ("币种", "货币"), required=True)
 
@@ -192,9 +195,12 @@ def _invoices_pass(
     )
     # A ledger without invoices needs no look-ups at all (the first import of a large file).
     look_up = Invoice.objects.exists()
+    # Rebuilding the indexes once beats updating them row by row when the file is large
+    # next to what is already there.
+    rebuild = not look_up or table.rows_estimate >= max(BULK_ROWS, Invoice.objects.count() // 4)
     now = timezone.now()
     label = "importing invoices" if write else "checking invoices"
-    with indexes_deferred(Invoice) if write and not look_up else nullcontext():
+    with indexes_deferred(Invoice) if write and rebuild else nullcontext():
         for chunk in table.chunks(progress=progress, label=label):
             _invoices_chunk(chunk, context, look_up=look_up, write=write, now=now)
 

@@ -17,7 +17,7 @@ from huikuan.customers.models import Customer
 from huikuan.ledger.imports import invoices_import
 from huikuan.ledger.models import Invoice, InvoiceStatus
 from huikuan.ledger.services import payment_record
-from tests.factories import make_customer
+from tests.factories import make_customer, make_invoice
 
 pytestmark = pytest.mark.django_db
 
@@ -379,16 +379,21 @@ def test_stdout_is_not_a_terminal_so_no_progress_bar_is_drawn(tmp_path, capsys):
     assert "%|" not in capsys.readouterr().err
 
 
-def test_a_first_bulk_load_leaves_every_invoice_index_in_place(tmp_path):
+@pytest.mark.parametrize("ledger_has_invoices", [False, True])
+def test_a_bulk_load_leaves_every_invoice_index_in_place(tmp_path, monkeypatch, ledger_has_invoices):
     def indexes():
         with connection.cursor() as cursor:
             constraints = connection.introspection.get_constraints(cursor, Invoice._meta.db_table)
         return sorted((name, tuple(info["columns"])) for name, info in constraints.items() if info["index"])
 
-    make_customer("C1")
+    monkeypatch.setattr("huikuan.ledger.imports.BULK_ROWS", 1)  # treat the small file as a large one
+    customer = make_customer("C1")
+    if ledger_has_invoices:
+        make_invoice(customer, number="OLD-1")
     before = indexes()
 
-    invoices_import(write_csv(tmp_path / "i.csv", [HEADER, GOOD]))
+    result = invoices_import(write_csv(tmp_path / "i.csv", [HEADER, GOOD]))
 
+    assert result.created == 1
     assert indexes() == before
     assert len(before) >= 4  # (customer, currency, due date), (status, due date), issue date, customer
