@@ -43,7 +43,8 @@ def main(argv: list[str] | None = None) -> None:
 
     django.setup()
     command = argv[1] if len(argv) > 1 else "help"
-    if command not in NO_DATABASE_NEEDED:
+    asks_for_help = bool({"-h", "--help"} & set(argv[2:]))
+    if command not in NO_DATABASE_NEEDED and not asks_for_help:
         problem = database_needs_migrating()
         if problem:
             print(f"huikuan: {problem}", file=sys.stderr)

@@ -82,6 +82,13 @@ def test_a_command_on_an_unmigrated_database_says_so_in_one_line(home: Path) -> 
     assert "huikuan migrate" in lines[0]
 
 
+def test_a_commands_help_works_before_the_database_is_set_up(home: Path) -> None:
+    result = _huikuan("aging", "--help", env=_environment(home))
+
+    assert result.returncode == 0, result.stderr
+    assert "--as-of" in result.stdout
+
+
 def test_an_unreachable_database_is_reported_in_one_line(home: Path) -> None:
     missing_folder = home / "no" / "such" / "folder" / "db.sqlite3"
     env = _environment(home, HUIKUAN_DATABASE_URL=f"sqlite:///{missing_folder}")
