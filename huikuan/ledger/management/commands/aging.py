@@ -99,14 +99,28 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--as-of", help="the date to age at, YYYY-MM-DD (default: today in the company time zone)"
+            "--as-of",
+            metavar="DATE",
+            help="age as of this date, YYYY-MM-DD (default: today in the company time zone)",
         )
         parser.add_argument(
-            "--by", default="customer", help=f"rows per {' | '.join(GROUPINGS)} (default customer)"
+            "--by",
+            metavar="|".join(GROUPINGS),
+            default="customer",
+            help="one row per customer (default) or per collector, grade or currency",
         )
-        parser.add_argument("--buckets", default="30,60,90,180,365", help="upper bounds in days past due")
-        parser.add_argument("--format", default="table", help=f"{' | '.join(FORMATS)} (default table)")
-        parser.add_argument("--output", help="write to this file instead of the screen (required for xlsx)")
+        parser.add_argument(
+            "--buckets",
+            metavar="30,60,90,180,365",
+            default="30,60,90,180,365",
+            help="bucket bounds in days past due",
+        )
+        parser.add_argument(
+            "--format", metavar="|".join(FORMATS), default="table", help="output format (default table)"
+        )
+        parser.add_argument(
+            "--output", metavar="FILE", help="write to FILE instead of the screen (needed for xlsx)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         as_of = _parse_date(options["as_of"]) if options["as_of"] else timezone.localdate()
