@@ -56,6 +56,8 @@ def user_get(*, username: str) -> User:
 def api_token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
     """Create a token for the user and return it with its plaintext, which is shown only now."""
     key = secrets.token_urlsafe(32)
+    while key.startswith("-"):  # `huikuan token revoke -abc…` would read the prefix as an option
+        key = secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user, name=name.strip(), key_digest=_digest(key), prefix=key[:PREFIX_LENGTH]
     )
