@@ -6,8 +6,14 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+# Properties are about correctness, not speed: on a busy two-core CI machine a slow first example
+# must not fail a run as "flaky" through Hypothesis's per-example deadline.
+hypothesis_settings.register_profile("huikuan", deadline=None, print_blob=True)
+hypothesis_settings.load_profile("huikuan")
 
 
 @pytest.fixture
