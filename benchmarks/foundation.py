@@ -29,7 +29,8 @@ HUIKUAN = [sys.executable, "-m", "huikuan.cli"]
 AS_OF = "2026-06-30"
 
 AGING_PROBE = """
-import json, resource, sys, time
+import json, os, resource, sys, time
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 from datetime import date
 import django
 django.setup()

@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from operator import add
 from typing import Any
 
@@ -48,87 +49,109 @@ class AgingGroupingInvalid(HuikuanError):
 
 # --- SQL ---------------------------------------------------------------------------------
 
-# Per-database fragments. SQLite would otherwise walk the issue-date index and fetch most of
-# the table one row at a time, several times slower than reading it through.
-_VENDOR_SQL = {
-    "sqlite": {"not_indexed": "NOT INDEXED", "month": "substr(i.issue_date, 1, 7)"},
-    "postgresql": {"not_indexed": "", "month": "date_trunc('month', i.issue_date::timestamp)"},
-}
-
-
-def _vendor_sql() -> dict[str, str]:
-    return _VENDOR_SQL.get(connection.vendor, _VENDOR_SQL["postgresql"])
-
 
 def _db_date(day: date) -> Any:
     return connection.ops.adapt_datefield_value(day)
 
 
-def _open_amounts_sql(*, as_of: date, bounds: Sequence[int]) -> tuple[str, list[Any]]:
-    """Return the query of open amounts as of the date, one row per customer and currency."""
-    vendor = _vendor_sql()
+def _open_amounts_sql(*, as_of: date, bounds: Sequence[int], later_only: bool) -> tuple[str, list[Any]]:
+    """Return a query of open amounts as of the date, one row per customer and currency.
+
+    With ``later_only`` false it sums invoices open today, read from the invoice_open_for_aging
+    index in customer order so that grouping streams. With ``later_only`` true it sums, per
+    invoice with allocations or adjustments dated after D, the correction that turns today's
+    open amount into the one as of D (never below zero: nothing open is nothing owed); its cost
+    follows the activity since D, nothing for today's report. Invoices settled on or before D
+    appear in neither.
+
+    Each row holds cumulative sums: ``d0`` is what falls due on or after the first bucket edge
+    (the as-of date: not yet due), ``d1`` on or after the second, and so on, then the total.
+    One comparison per edge and row instead of two is most of the query's cost.
+    """
     invoice, allocation = Invoice._meta.db_table, Allocation._meta.db_table
     adjustment, customer = InvoiceAdjustment._meta.db_table, Customer._meta.db_table
     user_model = get_user_model()
     user, username = user_model._meta.db_table, user_model.USERNAME_FIELD
-    edges = bucket_due_dates(as_of, bounds)
-    bucket_case = (
-        "CASE "
-        + " ".join(f"WHEN i.due_date >= %s THEN {k}" for k in range(len(edges)))
-        + f" ELSE {len(edges)} END"
-    )
-    sums = ", ".join(
-        f"CAST(SUM(CASE WHEN x.bucket = {k} THEN x.open_minor ELSE 0 END) AS BIGINT) AS b{k}"
-        for k in range(len(edges) + 1)
-    )
-    # Sums are cast back to BIGINT so that PostgreSQL hands Python ints, not Decimals.
-    # Two kinds of rows feed the sums. Invoices open today give their open amount; invoices with
-    # allocations or adjustments dated after D give a correction, computed per invoice, that turns
-    # today's open amount into the one as of D (never below zero: nothing open is nothing owed).
-    # Invoices settled on or before D have nothing after D and appear in neither.
-    sql = f"""
-        SELECT c.code, c.name, c.grade, u.{username}, g.currency,
-               {", ".join(f"g.b{k}" for k in range(len(edges) + 1))}, g.total
-        FROM (
-            SELECT x.customer_id, x.currency, {sums}, CAST(SUM(x.open_minor) AS BIGINT) AS total
-            FROM (
-                SELECT i.customer_id, i.currency, {bucket_case} AS bucket, i.open_minor
-                FROM {invoice} i {vendor["not_indexed"]}
-                WHERE i.issue_date <= %s AND i.settled_date IS NULL
-                UNION ALL
-                SELECT i.customer_id, i.currency, {bucket_case} AS bucket,
-                       CASE WHEN i.open_minor + later.amount > 0 THEN i.open_minor + later.amount ELSE 0 END
-                       - i.open_minor
+    edges = [_db_date(edge) for edge in bucket_due_dates(as_of, bounds)]
+    columns = [f"d{k}" for k in range(len(edges))] + ["total"]
+    day = _db_date(as_of)
+    if later_only:
+        amount = "(CASE WHEN i.open_minor + later.amount > 0 THEN i.open_minor + later.amount ELSE 0 END - i.open_minor)"
+        source = f"""
+            (
+                SELECT s.invoice_id, SUM(s.amount_minor) AS amount
                 FROM (
-                    SELECT s.invoice_id, CAST(SUM(s.amount_minor) AS BIGINT) AS amount
-                    FROM (
-                        SELECT invoice_id, amount_minor FROM {allocation} WHERE allocation_date > %s
-                        UNION ALL
-                        SELECT invoice_id, amount_minor FROM {adjustment} WHERE adjustment_date > %s
-                    ) s
-                    GROUP BY s.invoice_id
-                ) later
-                JOIN {invoice} i ON i.id = later.invoice_id
-                WHERE i.issue_date <= %s AND (i.settled_date IS NULL OR i.settled_date > %s)
-            ) x
-            GROUP BY x.customer_id, x.currency
-            HAVING SUM(x.open_minor) > 0
+                    SELECT invoice_id, amount_minor FROM {allocation} WHERE allocation_date > %s
+                    UNION ALL
+                    SELECT invoice_id, amount_minor FROM {adjustment} WHERE adjustment_date > %s
+                ) s
+                GROUP BY s.invoice_id
+            ) later
+            JOIN {invoice} i ON i.id = later.invoice_id
+            WHERE i.issue_date <= %s AND (i.settled_date IS NULL OR i.settled_date > %s)"""
+        source_params = [day, day, day, day]
+    else:
+        amount = "i.open_minor"
+        source = f"{invoice} i WHERE i.settled_date IS NULL AND i.issue_date <= %s"
+        source_params = [day]
+    # FILTER sums are NULL where nothing matches; CAST gives PostgreSQL's sums back as ints.
+    sums = [
+        f"CAST(SUM({amount}) FILTER (WHERE i.due_date >= %s) AS BIGINT) AS d{k}" for k in range(len(edges))
+    ]
+    sql = f"""
+        SELECT c.code, c.name, c.grade, u.{username}, g.currency, {", ".join(f"g.{col}" for col in columns)}
+        FROM (
+            SELECT i.customer_id, i.currency, {", ".join(sums)}, CAST(SUM({amount}) AS BIGINT) AS total
+            FROM {source}
+            GROUP BY i.customer_id, i.currency
         ) g
         JOIN {customer} c ON c.id = g.customer_id
         LEFT JOIN {user} u ON u.id = c.collector_id
         ORDER BY c.code, g.currency
     """
-    day = _db_date(as_of)
-    bucket_edges = [_db_date(edge) for edge in edges]
-    params = [*bucket_edges, day, *bucket_edges, day, day, day, day]
-    return sql, params
+    return sql, [*edges, *source_params]
+
+
+def _open_amount_rows(*, as_of: date, bounds: Sequence[int]) -> Iterator[tuple]:
+    """Yield (code, name, grade, collector, currency, *bucket amounts, total), by code, where total > 0.
+
+    Today's open amounts stream from the database; the corrections for activity after the
+    as-of date, usually few, are held in memory and merged in.
+    """
+    corrections: dict[tuple, list[int]] = {}
+    for code, name, grade, collector, currency, *sums in _rows(
+        *_open_amounts_sql(as_of=as_of, bounds=bounds, later_only=True)
+    ):
+        corrections[(code, name, grade, collector, currency)] = [value or 0 for value in sums]
+    rows: Iterator[tuple] = _rows(*_open_amounts_sql(as_of=as_of, bounds=bounds, later_only=False))
+    if corrections:
+        merged = {tuple(row[:5]): [value or 0 for value in row[5:]] for row in rows}
+        for key, extra in corrections.items():
+            merged[key] = list(map(add, merged.get(key, [0] * len(extra)), extra))
+        ordered = sorted(merged.items(), key=lambda item: (item[0][0], item[0][4]))  # code, currency
+        rows = ((*key, *sums) for key, sums in ordered)
+    for code, name, grade, collector, currency, *sums in rows:
+        cumulative = [value or 0 for value in sums]
+        if cumulative[-1] > 0:
+            yield (code, name, grade, collector, currency, *_buckets_from_cumulative(cumulative))
+
+
+def _buckets_from_cumulative(cumulative: Sequence[int]) -> list[int]:
+    """Turn ``d0, d1, …, total`` (due on or after each edge) into bucket amounts and the total."""
+    buckets = [cumulative[0]]
+    buckets.extend(later - earlier for earlier, later in pairwise(cumulative))
+    buckets.append(cumulative[-1])
+    return buckets
 
 
 def _monthly_sales(
     *, since: date | None, until: date, currencies: Sequence[str]
 ) -> dict[str, dict[Month, int]]:
-    """Return invoiced amounts per currency and month, issued from ``since`` (or ever) to ``until``."""
-    vendor = _vendor_sql()
+    """Return invoiced amounts per currency and month, issued from ``since`` (or ever) to ``until``.
+
+    The query groups by day, in the order of the invoice_sales_by_day index it reads alone;
+    days are summed into months here (a few hundred rows), which spares the database a sort.
+    """
     marks = ", ".join(["%s"] * len(currencies))
     params: list[Any] = [_db_date(until), *currencies]
     after = ""
@@ -136,18 +159,20 @@ def _monthly_sales(
         after = "AND i.issue_date >= %s"
         params.append(_db_date(since))
     sql = f"""
-        SELECT i.currency, {vendor["month"]} AS month, SUM(i.amount_minor)
-        FROM {Invoice._meta.db_table} i {vendor["not_indexed"]}
+        SELECT i.issue_date, i.currency, CAST(SUM(i.amount_minor) AS BIGINT)
+        FROM {Invoice._meta.db_table} i
         WHERE i.issue_date <= %s AND i.currency IN ({marks}) {after}
-        GROUP BY i.currency, {vendor["month"]}
+        GROUP BY i.issue_date, i.currency
     """
     sales: dict[str, dict[Month, int]] = {currency: {} for currency in currencies}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for currency, month, amount in cursor.fetchall():
-            # SQLite gives "2024-03", PostgreSQL the first moment of the month.
-            key = (int(month[:4]), int(month[5:7])) if isinstance(month, str) else (month.year, month.month)
-            sales[currency][key] = int(amount)
+        for day, currency, amount in cursor.fetchall():
+            if isinstance(day, str):  # SQLite hands back the ISO text
+                day = date.fromisoformat(day)
+            months = sales[currency]
+            key = (day.year, day.month)
+            months[key] = months.get(key, 0) + amount
     return sales
 
 
@@ -232,14 +257,13 @@ def aging_build(*, as_of: date, by: str = "customer", buckets: Sequence[int] = D
         raise AgingGroupingInvalid(f"cannot group aging by {by!r}; choose one of {', '.join(GROUPINGS)}")
     bounds = buckets_validate(buckets)
     labels = bucket_labels(bounds)
-    sql, params = _open_amounts_sql(as_of=as_of, bounds=bounds)
 
     keys = ("code", "name", "currency", *labels, "total")
     formatters: dict[str, Callable[[int], str]] = {}
     totals: dict[str, list[int]] = {}  # per currency: bucket sums, total, customer count
     groups: dict[tuple[Any, str], list[int]] = {}
     customers: list[dict[str, Any]] = []
-    for code, name, grade, collector, currency, *amounts in _rows(sql, params):
+    for code, name, grade, collector, currency, *amounts in _open_amount_rows(as_of=as_of, bounds=bounds):
         fmt = formatters.get(currency) or formatters.setdefault(currency, _formatter(currency))
         customers.append(dict(zip(keys, (code, name, currency, *map(fmt, amounts)), strict=True)))
         amounts.append(1)  # one customer, for the counts
