@@ -64,9 +64,10 @@ def _open_amounts_sql(*, as_of: date, bounds: Sequence[int], later_only: bool) -
     follows the activity since D, nothing for today's report. Invoices settled on or before D
     appear in neither.
 
-    Each row holds cumulative sums: ``d0`` is what falls due on or after the first bucket edge
-    (the as-of date: not yet due), ``d1`` on or after the second, and so on, then the total.
-    One comparison per edge and row instead of two is most of the query's cost.
+    Rows hold the bucket amounts, then the total. Invoices are summed cumulatively: ``d0`` is
+    what falls due on or after the first bucket edge (the as-of date: not yet due), ``d1`` on or
+    after the second, and so on; one comparison per edge and invoice instead of two is most of
+    the query's cost. Bucket amounts are the differences, taken once per customer.
     """
     invoice, allocation = Invoice._meta.db_table, Allocation._meta.db_table
     adjustment, customer = InvoiceAdjustment._meta.db_table, Customer._meta.db_table
@@ -96,10 +97,13 @@ def _open_amounts_sql(*, as_of: date, bounds: Sequence[int], later_only: bool) -
         source_params = [day]
     # FILTER sums are NULL where nothing matches; CAST gives PostgreSQL's sums back as ints.
     sums = [
-        f"CAST(SUM({amount}) FILTER (WHERE i.due_date >= %s) AS BIGINT) AS d{k}" for k in range(len(edges))
+        f"CAST(COALESCE(SUM({amount}) FILTER (WHERE i.due_date >= %s), 0) AS BIGINT) AS d{k}"
+        for k in range(len(edges))
     ]
+    # The outer query turns the cumulative sums of the grouped rows into bucket amounts.
+    buckets = ["g.d0", *(f"g.{later} - g.{earlier}" for earlier, later in pairwise(columns))]
     sql = f"""
-        SELECT c.code, c.name, c.grade, u.{username}, g.currency, {", ".join(f"g.{col}" for col in columns)}
+        SELECT c.code, c.name, c.grade, u.{username}, g.currency, {", ".join(buckets)}, g.total
         FROM (
             SELECT i.customer_id, i.currency, {", ".join(sums)}, CAST(SUM({amount}) AS BIGINT) AS total
             FROM {source}
@@ -119,29 +123,16 @@ def _open_amount_rows(*, as_of: date, bounds: Sequence[int]) -> Iterator[tuple]:
     as-of date, usually few, are held in memory and merged in.
     """
     corrections: dict[tuple, list[int]] = {}
-    for code, name, grade, collector, currency, *sums in _rows(
-        *_open_amounts_sql(as_of=as_of, bounds=bounds, later_only=True)
-    ):
-        corrections[(code, name, grade, collector, currency)] = [value or 0 for value in sums]
+    for row in _rows(*_open_amounts_sql(as_of=as_of, bounds=bounds, later_only=True)):
+        corrections[row[:5]] = list(row[5:])
     rows: Iterator[tuple] = _rows(*_open_amounts_sql(as_of=as_of, bounds=bounds, later_only=False))
     if corrections:
-        merged = {tuple(row[:5]): [value or 0 for value in row[5:]] for row in rows}
+        merged = {row[:5]: list(row[5:]) for row in rows}
         for key, extra in corrections.items():
             merged[key] = list(map(add, merged.get(key, [0] * len(extra)), extra))
         ordered = sorted(merged.items(), key=lambda item: (item[0][0], item[0][4]))  # code, currency
-        rows = ((*key, *sums) for key, sums in ordered)
-    for code, name, grade, collector, currency, *sums in rows:
-        cumulative = [value or 0 for value in sums]
-        if cumulative[-1] > 0:
-            yield (code, name, grade, collector, currency, *_buckets_from_cumulative(cumulative))
-
-
-def _buckets_from_cumulative(cumulative: Sequence[int]) -> list[int]:
-    """Turn ``d0, d1, …, total`` (due on or after each edge) into bucket amounts and the total."""
-    buckets = [cumulative[0]]
-    buckets.extend(later - earlier for earlier, later in pairwise(cumulative))
-    buckets.append(cumulative[-1])
-    return buckets
+        rows = ((*key, *amounts) for key, amounts in ordered)
+    return (row for row in rows if row[-1] > 0)
 
 
 def _monthly_sales(
@@ -260,19 +251,22 @@ def aging_build(*, as_of: date, by: str = "customer", buckets: Sequence[int] = D
 
     keys = ("code", "name", "currency", *labels, "total")
     formatters: dict[str, Callable[[int], str]] = {}
-    totals: dict[str, list[int]] = {}  # per currency: bucket sums, total, customer count
-    groups: dict[tuple[Any, str], list[int]] = {}
+    per_currency: dict[str, list[list[int]]] = {}  # each customer's amounts, summed at the end
+    per_group: dict[tuple[Any, str], list[list[int]]] = {}
     customers: list[dict[str, Any]] = []
+    add_customer = customers.append
     for code, name, grade, collector, currency, *amounts in _open_amount_rows(as_of=as_of, bounds=bounds):
         fmt = formatters.get(currency) or formatters.setdefault(currency, _formatter(currency))
-        customers.append(dict(zip(keys, (code, name, currency, *map(fmt, amounts)), strict=True)))
-        amounts.append(1)  # one customer, for the counts
-        sums = totals.get(currency)
-        totals[currency] = amounts if sums is None else list(map(add, sums, amounts))
+        add_customer(dict(zip(keys, (code, name, currency, *map(fmt, amounts)), strict=True)))
+        per_currency.setdefault(currency, []).append(amounts)
         if by != "customer":
             key = (collector if by == "collector" else grade if by == "grade" else currency, currency)
-            sums = groups.get(key)
-            groups[key] = amounts if sums is None else list(map(add, sums, amounts))
+            per_group.setdefault(key, []).append(amounts)
+    # Column sums run in C; the last figure is the number of customers, for the counts.
+    totals = {
+        currency: [*map(sum, zip(*rows, strict=True)), len(rows)] for currency, rows in per_currency.items()
+    }
+    groups = {key: [*map(sum, zip(*rows, strict=True)), len(rows)] for key, rows in per_group.items()}
 
     dso = _dso_by_currency(as_of=as_of, receivables={currency: sums[-2] for currency, sums in totals.items()})
     report: dict[str, Any] = {
