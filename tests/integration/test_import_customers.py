@@ -1,36 +1,16 @@
 """`huikuan import customers`: upsert by code, the finance contact, all or nothing."""
 
-import csv
-from io import StringIO
-
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
-from django.core.management.base import CommandError
 from openpyxl import Workbook
 
 from huikuan.core.tabular import ImportRejected
 from huikuan.customers.imports import customers_import
 from huikuan.customers.models import Contact, ContactRole, Customer
 from tests.factories import make_customer
+from tests.importing import run_import, write_csv
 
 pytestmark = pytest.mark.django_db
-
-
-def write_csv(path, rows, encoding="utf-8"):
-    with path.open("w", newline="", encoding=encoding) as handle:
-        csv.writer(handle).writerows(rows)
-    return path
-
-
-def run_import(*args):
-    """Run `huikuan import` in-process; return (exit code, stdout, stderr)."""
-    out, err = StringIO(), StringIO()
-    try:
-        call_command("import", *map(str, args), "--no-progress", stdout=out, stderr=err)
-    except CommandError as error:
-        return error.returncode, out.getvalue(), err.getvalue() + str(error)
-    return 0, out.getvalue(), err.getvalue()
 
 
 def snapshot():

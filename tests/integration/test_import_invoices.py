@@ -1,13 +1,10 @@
 """`huikuan import invoices`: upsert by number, customers created on the way, all or nothing."""
 
-import csv
 import sys
 from datetime import date, datetime
-from io import StringIO
 
 import pytest
 from django.core.management import call_command, execute_from_command_line
-from django.core.management.base import CommandError
 from django.db import connection
 from openpyxl import Workbook
 
@@ -18,26 +15,11 @@ from huikuan.ledger.imports import invoices_import
 from huikuan.ledger.models import Invoice, InvoiceStatus
 from huikuan.ledger.services import payment_record
 from tests.factories import make_customer, make_invoice
+from tests.importing import run_import, write_csv
 
 pytestmark = pytest.mark.django_db
 
 HEADER = ["invoice_number", "customer_code", "issue_date", "due_date", "currency", "amount"]
-
-
-def write_csv(path, rows, encoding="utf-8"):
-    with path.open("w", newline="", encoding=encoding) as handle:
-        csv.writer(handle).writerows(rows)
-    return path
-
-
-def run_import(*args):
-    """Run `huikuan import` in-process; return (exit code, stdout, stderr)."""
-    out, err = StringIO(), StringIO()
-    try:
-        call_command("import", *map(str, args), "--no-progress", stdout=out, stderr=err)
-    except CommandError as error:
-        return error.returncode, out.getvalue(), err.getvalue() + str(error)
-    return 0, out.getvalue(), err.getvalue()
 
 
 def ledger():

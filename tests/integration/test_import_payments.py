@@ -1,13 +1,9 @@
 """`huikuan import payments`: upsert, allocation by the ledger's own rule, all or nothing."""
 
-import csv
 from datetime import date, datetime
 from decimal import Decimal
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
-from django.core.management.base import CommandError
 
 from huikuan.core.money import Money
 from huikuan.customers.models import Customer
@@ -16,6 +12,7 @@ from huikuan.ledger.models import Allocation, Invoice, InvoiceStatus, Payment, P
 from huikuan.ledger.services import payment_record
 from tests.factories import make_customer, make_invoice
 from tests.ibm import ibm_rows, import_ibm_sample
+from tests.importing import run_import, write_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -29,22 +26,6 @@ HEADER = [
     "invoice_number",
     "payment_id",
 ]
-
-
-def write_csv(path, rows, encoding="utf-8"):
-    with path.open("w", newline="", encoding=encoding) as handle:
-        csv.writer(handle).writerows(rows)
-    return path
-
-
-def run_import(*args):
-    """Run `huikuan import` in-process; return (exit code, stdout, stderr)."""
-    out, err = StringIO(), StringIO()
-    try:
-        call_command("import", *map(str, args), "--no-progress", stdout=out, stderr=err)
-    except CommandError as error:
-        return error.returncode, out.getvalue(), err.getvalue() + str(error)
-    return 0, out.getvalue(), err.getvalue()
 
 
 def ledger():
