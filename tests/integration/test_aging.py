@@ -1,6 +1,7 @@
 """Point-in-time aging against the database, and the ``huikuan aging`` command."""
 
 import csv
+import gc
 import io
 import json
 from datetime import date
@@ -474,3 +475,18 @@ def test_an_output_file_that_cannot_be_written_is_reported(tmp_path):
     with pytest.raises(CommandError, match="--output: cannot write") as caught:
         _run("--format", "json", "--output", str(tmp_path / "missing" / "aging.json"))
     assert caught.value.returncode == 2
+
+
+def test_the_report_leaves_garbage_collection_as_it_found_it():
+    make_invoice(make_customer(), "10.00")
+    aging_build(as_of=date(2024, 6, 30))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        aging_build(as_of=date(2024, 6, 30))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(AgingGroupingInvalid):
+        aging_build(as_of=date(2024, 6, 30), by="planet")
+    assert gc.isenabled()
