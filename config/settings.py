@@ -59,6 +59,9 @@ INSTALLED_APPS = [
     "huikuan.core",
     "huikuan.customers",
     "huikuan.ledger",
+    "huikuan.dunning",
+    "huikuan.messaging",
+    "huikuan.collections",
     "huikuan.web",
 ]
 

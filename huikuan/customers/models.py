@@ -58,6 +58,11 @@ class Customer(TimestampedModel):
     )
     tags = models.JSONField(_("tags"), default=list, blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    # Set when the customer asked not to be contacted (or a lawyer said so): dunning skips them.
+    do_not_contact = models.BooleanField(_("do not contact"), default=False)
+    # IANA zone for send windows; blank means the country's usual zone, else the company's.
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
+    postal_address = models.TextField(_("postal address"), blank=True)
 
     class Meta:
         verbose_name = _("customer")
@@ -98,6 +103,11 @@ class Contact(TimestampedModel):
     preferred_hours = models.CharField(_("preferred hours"), max_length=40, blank=True)
     language = models.CharField(_("language"), max_length=10, blank=True)
     is_primary = models.BooleanField(_("primary"), default=False)
+    # Set by delivery when a provider rejects the address for good (bounce, unknown number):
+    # dunning stops using it until someone corrects it.
+    email_failed_at = models.DateTimeField(_("e-mail failed at"), null=True, blank=True)
+    phone_failed_at = models.DateTimeField(_("phone failed at"), null=True, blank=True)
+    delivery_failure = models.CharField(_("delivery failure"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("contact")
