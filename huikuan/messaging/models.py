@@ -23,11 +23,18 @@ class MessageChannel(models.TextChoices):
     LETTER = "LETTER", _("letter")
 
 
+class TemplateChannel(models.TextChoices):
+    EMAIL = "EMAIL", _("e-mail")
+    SMS = "SMS", _("SMS")
+    LETTER = "LETTER", _("letter")
+    SCRIPT = "SCRIPT", _("call or visit script")
+
+
 class Template(TimestampedModel):
     """A user-editable message template; rendered in a sandbox that reaches only its context."""
 
     key = models.SlugField(_("key"), max_length=64)
-    channel = models.CharField(_("channel"), max_length=8, choices=MessageChannel.choices)
+    channel = models.CharField(_("channel"), max_length=8, choices=TemplateChannel.choices)
     language = models.CharField(_("language"), max_length=10)
     subject = models.CharField(_("subject"), max_length=300, blank=True)
     body_text = models.TextField(_("text"))
