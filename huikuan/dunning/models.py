@@ -91,6 +91,8 @@ class Stage(models.Model):
     # FIXED: an amount in whole units of the invoice currency ("40" or "40.00");
     # PERCENTAGE: percent of the amount due ("1.5"). Decimal text, never a float.
     fee_value = models.CharField(_("fee value"), max_length=20, blank=True)
+    # An e-mail of this stage carries the formal letter as a PDF (PLAYBOOK §3.3).
+    attach_letter = models.BooleanField(_("attach the letter as PDF"), default=False)
     starts_interest = models.BooleanField(_("interest starts"), default=False)
     requires_approval = models.BooleanField(_("a person approves before sending"), default=False)
     # Local time of the customer (PLAYBOOK §6: accounts are handled in the morning).

@@ -131,6 +131,7 @@ class Migration(migrations.Migration):
                 ('template_key', models.CharField(max_length=64, verbose_name='template')),
                 ('fee_kind', models.CharField(choices=[('NONE', 'no fee'), ('FIXED', 'fixed'), ('PERCENTAGE', 'percentage of the amount due')], default='NONE', max_length=12, verbose_name='fee')),
                 ('fee_value', models.CharField(blank=True, max_length=20, verbose_name='fee value')),
+                ('attach_letter', models.BooleanField(default=False, verbose_name='attach the letter as PDF')),
                 ('starts_interest', models.BooleanField(default=False, verbose_name='interest starts')),
                 ('requires_approval', models.BooleanField(default=False, verbose_name='a person approves before sending')),
                 ('window_start', models.TimeField(default='09:00', verbose_name='send window from')),
