@@ -123,6 +123,8 @@ LANGUAGE_CODE = _env("LANGUAGE", "en").lower()
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 TIME_ZONE = _env("TIME_ZONE", "Asia/Shanghai")
+# The company's country (ISO 3166): its business days count for customers without a country.
+HUIKUAN_COUNTRY = _env("COUNTRY", "CN").strip().upper() or "CN"
 USE_I18N = True
 USE_TZ = True
 
@@ -138,3 +140,35 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": _env("LOG_LEVEL", "WARNING")},
 }
+
+# Scheduling (docs/scheduling.md): with a broker (Redis) Celery workers and beat run the daily
+# dunning and the outbox; without one `huikuan worker` runs the same tasks in-process.
+HUIKUAN_BROKER_URL = _env("BROKER_URL").strip()
+HUIKUAN_DUNNING_RUN_AT = _env("DUNNING_RUN_AT", "06:00").strip()
+HUIKUAN_DELIVERY_INTERVAL = int(_env("DELIVERY_INTERVAL", "60"))
+
+# Delivery of the outbox (docs/configuration.md, "E-mail and SMS"). E-mail goes where
+# HUIKUAN_EMAIL_URL says; without it, e-mail stays queued instead of being guessed at.
+from huikuan.messaging.email_url import email_settings_from_url  # noqa: E402
+
+_email = email_settings_from_url(_env("EMAIL_URL"))
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH", "")
+EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = _email.get("EMAIL_TIMEOUT", 30.0)
+DEFAULT_FROM_EMAIL = _env("EMAIL_FROM", "huikuan@localhost")
+HUIKUAN_LEGAL_EMAIL_FROM = _env("LEGAL_EMAIL_FROM") or DEFAULT_FROM_EMAIL
+HUIKUAN_SMS_URL = _env("SMS_URL")
+HUIKUAN_SMS_TOKEN = _env("SMS_TOKEN")
+HUIKUAN_SMS_TIMEOUT = float(_env("SMS_TIMEOUT", "10"))
+# A message claimed for sending longer ago than this is taken to belong to a process that died.
+HUIKUAN_OUTBOX_LEASE_SECONDS = int(_env("OUTBOX_LEASE_SECONDS", "300"))
+HUIKUAN_OUTBOX_MAX_ATTEMPTS = int(_env("OUTBOX_MAX_ATTEMPTS", "8"))
+# Transient failures wait base × 2^(attempts-1), at most HUIKUAN_OUTBOX_RETRY_MAX_SECONDS.
+HUIKUAN_OUTBOX_RETRY_BASE_SECONDS = int(_env("OUTBOX_RETRY_BASE_SECONDS", "60"))
+HUIKUAN_OUTBOX_RETRY_MAX_SECONDS = int(_env("OUTBOX_RETRY_MAX_SECONDS", "21600"))
