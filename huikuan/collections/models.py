@@ -44,6 +44,10 @@ class Task(TimestampedModel):
         "dunning.DunningAction", on_delete=models.CASCADE, null=True, blank=True, related_name="tasks"
     )
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    # For DELIVERY_FAILURE: the outbox message that could not be delivered.
+    message = models.ForeignKey(
+        "messaging.OutboxMessage", on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks"
+    )
 
     class Meta:
         verbose_name = _("task")
@@ -52,6 +56,8 @@ class Task(TimestampedModel):
         constraints = [
             # One task of a kind per dunning action, however often the run is retried.
             models.UniqueConstraint(fields=["action", "kind"], name="task_once_per_action"),
+            # One delivery-failure task per message, however often delivery is retried.
+            models.UniqueConstraint(fields=["message", "kind"], name="task_once_per_message"),
         ]
         indexes = [models.Index(fields=["assignee", "status", "due_date"])]
 
