@@ -1,0 +1,398 @@
+"""Late-payment interest and fixed compensation: the pure calculation, no database.
+
+Everything here is exact: amounts and rates become ``Fraction``s, every period's interest is
+summed without rounding, and the total is rounded once, half-up, to the currency's minor unit
+through :func:`huikuan.core.money.to_minor`. Splitting a period in two therefore never changes the
+total. The services (``dunning/charges.py``) and the ``huikuan interest`` command feed this module
+with the reference-rate table, the contract terms and the payments; it reads nothing itself.
+
+Days. Interest runs from the day after the due date (after the grace days, when the contract gives
+some) through the until date, both included: a debt due 31 January and paid 30 April bears
+interest for 1 February .. 30 April, ``until - due`` = 90 days. Each period's ``start`` and
+``end`` are both inclusive, so ``days = end - start + 1`` and the periods' days add up to
+``until - due - grace``. A payment dated D still bears interest on D (as the final payment does)
+and lowers the base from D + 1.
+
+Rules (see docs/interest.md for the sources):
+
+- ``uk-late-payment``: Bank of England base rate in force on 31 December (debts that became late
+  1 January .. 30 June) or 30 June (late 1 July .. 31 December), plus 8 %. The rate is fixed for
+  the debt by the half-year in which it became late, as the UK guidance applies the Act; simple
+  interest, principal x rate / 365 per day. Compensation £40 / £70 / £100.
+- ``eu-late-payment``: ECB main refinancing rate in force on 1 January (for January .. June) or
+  1 July (for July .. December) plus 8 points, or the country's margin (DE 9, FR 10). The rate
+  follows each half-year of the delay, so a period is split at every 1 January / 1 July whose
+  rate differs. Compensation €40.
+- ``cn-lpr``: the one-year LPR in force on the day of breach (the day after the due date) times
+  (1 + markup), markup 50 % unless the contract says otherwise.
+- ``cn-sme-daily``: 0.05 % of the amount per day; shown as 18.25 % a year (0.05 x 365).
+- ``CONTRACT``: the annual rate in the contract; the only rule that may compound monthly.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation, localcontext
+from fractions import Fraction
+from typing import Any
+
+from huikuan.core.errors import HuikuanError
+from huikuan.core.money import exponent, format_minor, normalise_currency, to_minor
+
+# The rule values of dunning.models.InterestRule, repeated here so that this core needs no Django.
+RULE_NONE = "NONE"
+RULE_CONTRACT = "CONTRACT"
+RULE_UK = "uk-late-payment"
+RULE_EU = "eu-late-payment"
+RULE_CN_LPR = "cn-lpr"
+RULE_CN_SME = "cn-sme-daily"
+RULES = (RULE_NONE, RULE_CONTRACT, RULE_UK, RULE_EU, RULE_CN_LPR, RULE_CN_SME)
+
+# The series codes of dunning.models.RateSeries.
+SERIES_BOE = "BOE_BASE"
+SERIES_ECB = "ECB_MRO"
+SERIES_LPR = "CN_LPR_1Y"
+
+ACT_365 = "ACT/365"
+ACT_360 = "ACT/360"
+DAY_COUNTS = {ACT_365: 365, ACT_360: 360}
+
+UK_MARGIN = Decimal(8)
+EU_DEFAULT_MARGIN = Decimal(8)
+# Directive 2011/7/EU lets member states set a higher margin; Germany (BGB §288(2)) and France
+# (Code de commerce L441-10) do for business debts.
+EU_COUNTRY_MARGINS: Mapping[str, Decimal] = {"DE": Decimal(9), "FR": Decimal(10)}
+DEFAULT_LPR_MARKUP = Decimal("0.5")
+CN_SME_DAILY_PERCENT = Decimal("0.05")
+
+# Fixed compensation per invoice, in minor units, by currency. The UK Act states pounds and the
+# Directive euros; a debt in another currency gets no automatic compensation (its equivalent in
+# national currency depends on an exchange rate the user must choose), see docs/interest.md.
+UK_COMPENSATION_BANDS: tuple[tuple[int | None, int], ...] = (
+    (100_000, 4_000),  # debt < £1,000: £40
+    (1_000_000, 7_000),  # debt < £10,000: £70
+    (None, 10_000),  # otherwise £100
+)
+EU_COMPENSATION: Mapping[str, Decimal] = {"EUR": Decimal(40)}
+
+RateTable = Mapping[str, Sequence[tuple[date, Decimal]]]
+
+
+class InterestError(HuikuanError):
+    """The calculation cannot be made with what it was given."""
+
+    code = "interest_invalid"
+
+
+class InterestInputInvalid(InterestError):
+    code = "interest_input_invalid"
+
+
+class RateMissing(InterestError):
+    """No reference rate of the series is in force on the date the rule needs."""
+
+    code = "reference_rate_missing"
+
+
+@dataclass(frozen=True, slots=True)
+class InterestPeriod:
+    """Days at one rate on one base. ``start`` and ``end`` are both included."""
+
+    start: date
+    end: date
+    annual_rate: Decimal  # percent a year
+    base: Fraction  # major units the rate applies to (principal less payments, plus capitalised interest)
+    exact: Fraction  # major units, unrounded
+    interest_minor: int  # this period's share of the rounded total (see interest_compute)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+@dataclass(frozen=True, slots=True)
+class InterestResult:
+    principal_minor: int
+    currency: str
+    rule: str
+    due_date: date
+    until_date: date
+    periods: tuple[InterestPeriod, ...]
+    exact: Fraction  # the unrounded sum of the periods, major units
+    interest_minor: int
+    compensation_minor: int
+
+    @property
+    def total_minor(self) -> int:
+        """Interest plus compensation: what is claimed on top of the debt itself."""
+        return self.interest_minor + self.compensation_minor
+
+    @property
+    def days(self) -> int:
+        return sum(period.days for period in self.periods)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the ``huikuan interest`` JSON contract: amounts as decimal strings, dates ISO."""
+        money = self.currency
+        return {
+            "principal": format_minor(self.principal_minor, money),
+            "currency": money,
+            "rule": self.rule,
+            "periods": [
+                {
+                    "from": period.start.isoformat(),
+                    "to": period.end.isoformat(),
+                    "days": period.days,
+                    "annual_rate": rate_text(period.annual_rate),
+                    "interest": format_minor(period.interest_minor, money),
+                }
+                for period in self.periods
+            ],
+            "interest": format_minor(self.interest_minor, money),
+            "compensation": format_minor(self.compensation_minor, money),
+            "total": format_minor(self.total_minor, money),
+        }
+
+    def detail(self) -> dict[str, Any]:
+        """Return the evidence kept on an interest charge: the contract plus bases and exact sums."""
+        data = self.to_json()
+        data["due_date"] = self.due_date.isoformat()
+        data["until"] = self.until_date.isoformat()
+        data["exact_interest"] = decimal_text(self.exact, places=10)
+        for row, period in zip(data["periods"], self.periods, strict=True):
+            row["base"] = decimal_text(period.base, places=exponent(self.currency) + 4)
+        return data
+
+
+def rate_text(rate: Decimal) -> str:
+    """Return a percent without exponent or trailing zeros: "13.25", "5.175", "8"."""
+    text = f"{rate:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def decimal_text(value: Fraction, *, places: int) -> str:
+    """Return a fraction as decimal text cut (not rounded) to ``places``, for evidence only."""
+    with localcontext() as context:
+        context.prec = 60
+        exact = Decimal(value.numerator) / Decimal(value.denominator)
+    text = f"{exact.quantize(Decimal(1).scaleb(-places), rounding='ROUND_DOWN'):f}"
+    return text
+
+
+def parse_percent(text: str | Decimal | int, *, what: str) -> Decimal:
+    """Return a finite Decimal from rate text such as "12" or "5.25", or raise InterestInputInvalid."""
+    try:
+        value = text if isinstance(text, Decimal) else Decimal(str(text).strip())
+    except InvalidOperation:
+        raise InterestInputInvalid(f"{what}: {text!r} is not a number")
+    if not value.is_finite():
+        raise InterestInputInvalid(f"{what}: {text!r} is not a number")
+    return value
+
+
+def rate_in_force(rates: RateTable, series: str, day: date) -> Decimal:
+    """Return the rate of ``series`` in force on ``day``: the latest one effective on or before it."""
+    entries = rates.get(series) or ()
+    index = bisect.bisect_right([effective for effective, _ in entries], day) - 1
+    if index < 0:
+        first = f"; the table starts {entries[0][0].isoformat()}" if entries else " (the table is empty)"
+        raise RateMissing(
+            f"no {series} rate is in force on {day.isoformat()}{first}: "
+            f"add it with `huikuan rates set {series} DATE RATE`"
+        )
+    return entries[index][1]
+
+
+def half_year_start(day: date) -> date:
+    return date(day.year, 1 if day.month <= 6 else 7, 1)
+
+
+def uk_reference_date(breach: date) -> date:
+    """Return the day whose base rate fixes the UK statutory rate of a debt late from ``breach``."""
+    return date(breach.year - 1, 12, 31) if breach.month <= 6 else date(breach.year, 6, 30)
+
+
+def eu_margin(country: str, margins: Mapping[str, Decimal] | None = None) -> Decimal:
+    table = EU_COUNTRY_MARGINS if margins is None else margins
+    return Decimal(table.get((country or "").strip().upper(), EU_DEFAULT_MARGIN))
+
+
+def compensation_minor(
+    *, rule: str, currency: str, debt_minor: int, eu_amounts: Mapping[str, Decimal] | None = None
+) -> int:
+    """Return the fixed compensation per invoice the rule grants for a late debt, in minor units."""
+    currency = normalise_currency(currency)
+    if rule == RULE_UK and currency == "GBP":
+        for below, amount in UK_COMPENSATION_BANDS:
+            if below is None or debt_minor < below:
+                return amount
+    if rule == RULE_EU:
+        amount_major = (EU_COMPENSATION if eu_amounts is None else eu_amounts).get(currency)
+        if amount_major is not None:
+            return to_minor(amount_major, currency)
+    return 0
+
+
+def _first_days_of_months(after: date, through: date) -> list[date]:
+    """Return every 1st of a month in (after, through]."""
+    days = []
+    month = date(after.year, after.month, 1)
+    while True:
+        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        if month > through:
+            return days
+        days.append(month)
+
+
+def _half_year_starts(after: date, through: date) -> list[date]:
+    return [day for day in _first_days_of_months(after, through) if day.month in (1, 7)]
+
+
+def _round_minor(value: Fraction, currency: str) -> int:
+    """Round an exact major-unit amount once, half-up, through core.money."""
+    with localcontext() as context:
+        # Enough digits that the decimal is exact for any value that can sit on a half minor unit.
+        context.prec = 60
+        decimal = Decimal(value.numerator) / Decimal(value.denominator)
+    return to_minor(decimal, currency)
+
+
+def interest_compute(
+    *,
+    principal_minor: int,
+    currency: str,
+    due_date: date,
+    until_date: date,
+    rule: str,
+    rates: RateTable | None = None,
+    contract_rate: Decimal | None = None,
+    lpr_markup: Decimal | None = None,
+    country: str = "",
+    eu_margins: Mapping[str, Decimal] | None = None,
+    eu_compensation: Mapping[str, Decimal] | None = None,
+    day_count: str = ACT_365,
+    grace_days: int = 0,
+    compound_monthly: bool = False,
+    payments: Sequence[tuple[date, int]] = (),
+) -> InterestResult:
+    """Return the interest and compensation a debt bears from its due date through ``until_date``.
+
+    ``payments`` are (date, minor units) that lower the base from the day after their date; a
+    negative amount (a reversed allocation) raises it again. Raises InterestInputInvalid for
+    inconsistent input and RateMissing when the rate table does not reach back far enough.
+    """
+    currency = normalise_currency(currency)
+    rates = rates or {}
+    if rule not in RULES:
+        raise InterestInputInvalid(f"unknown interest rule {rule!r}; choose one of {', '.join(RULES)}")
+    if day_count not in DAY_COUNTS:
+        raise InterestInputInvalid(f"unknown day count {day_count!r}; choose ACT/365 or ACT/360")
+    if grace_days < 0:
+        raise InterestInputInvalid("grace days cannot be negative")
+    if principal_minor < 0:
+        raise InterestInputInvalid("the principal cannot be negative")
+    if compound_monthly and rule != RULE_CONTRACT:
+        raise InterestInputInvalid("only contractual interest can compound; statutory interest is simple")
+    if rule == RULE_CONTRACT:
+        if contract_rate is None:
+            raise InterestInputInvalid("contractual interest needs the contract's annual rate")
+        if contract_rate < 0:
+            raise InterestInputInvalid("the contractual rate cannot be negative")
+    markup = DEFAULT_LPR_MARKUP if lpr_markup is None else lpr_markup
+    if markup < 0:
+        raise InterestInputInvalid("the LPR markup cannot be negative")
+
+    unit = Fraction(1, 10 ** exponent(currency))
+    breach = due_date + timedelta(days=1)
+    start = due_date + timedelta(days=grace_days + 1)
+    end = until_date
+    ordered_payments = sorted(payments)
+    # The debt the compensation bands look at: what was still owed when interest began.
+    owed_at_start = principal_minor - sum(minor for day, minor in ordered_payments if day < start)
+    late = rule != RULE_NONE and end >= start
+
+    if not late:
+        return InterestResult(principal_minor, currency, rule, due_date, until_date, (), Fraction(0), 0, 0)
+
+    # The rate of each day, and the days (after the start) on which it may change.
+    divisor = DAY_COUNTS[day_count]
+    rate_changes: list[date] = []
+    rate_of: Callable[[date], Decimal]
+    if rule == RULE_CONTRACT:
+        fixed = Decimal(contract_rate)  # type: ignore[arg-type]
+        rate_of = lambda day: fixed  # noqa: E731
+    elif rule == RULE_UK:
+        fixed = rate_in_force(rates, SERIES_BOE, uk_reference_date(breach)) + UK_MARGIN
+        rate_of = lambda day: fixed  # noqa: E731
+        divisor = 365  # the Act: principal x rate / 365 per day, whatever the contract says
+    elif rule == RULE_EU:
+        margin = eu_margin(country, eu_margins)
+        rate_of = lambda day: rate_in_force(rates, SERIES_ECB, half_year_start(day)) + margin  # noqa: E731
+        rate_changes = _half_year_starts(start, end)
+    elif rule == RULE_CN_LPR:
+        fixed = rate_in_force(rates, SERIES_LPR, breach) * (1 + markup)
+        rate_of = lambda day: fixed  # noqa: E731
+    else:  # RULE_CN_SME: 0.05 % a day is 18.25 % over 365 days.
+        fixed = CN_SME_DAILY_PERCENT * 365
+        rate_of = lambda day: fixed  # noqa: E731
+        divisor = 365
+
+    payment_days = [day + timedelta(days=1) for day, _ in ordered_payments]
+    capitalise_days = _first_days_of_months(start, end) if compound_monthly else []
+    boundaries = sorted(
+        {start, *rate_changes, *capitalise_days, *(day for day in payment_days if start < day <= end)}
+    )
+    capitalise_set = set(capitalise_days)
+
+    principal = Fraction(principal_minor) * unit
+    capitalised = Fraction(0)
+    since_capitalised = Fraction(0)
+    raw: list[tuple[date, date, Decimal, Fraction, Fraction]] = []
+    for index, first in enumerate(boundaries):
+        last = boundaries[index + 1] - timedelta(days=1) if index + 1 < len(boundaries) else end
+        if first in capitalise_set:
+            capitalised += since_capitalised
+            since_capitalised = Fraction(0)
+        paid = sum((minor for day, minor in ordered_payments if day < first), 0)
+        base = max(Fraction(0), principal - Fraction(paid) * unit + capitalised)
+        rate = rate_of(first)
+        days = (last - first).days + 1
+        exact = base * Fraction(rate) / 100 * days / divisor
+        since_capitalised += exact
+        if raw and raw[-1][2] == rate and raw[-1][3] == base:
+            previous = raw[-1]
+            raw[-1] = (previous[0], last, rate, base, previous[4] + exact)
+        else:
+            raw.append((first, last, rate, base, exact))
+
+    # Each period shows its share of the once-rounded total: the rounded running sum less the
+    # rounded running sum before it. The shares add up to the total and each is within one minor
+    # unit of its exact value, so the table a customer reads sums to what is claimed.
+    periods = []
+    running = Fraction(0)
+    shown = 0
+    for first, last, rate, base, exact in raw:
+        running += exact
+        rounded = _round_minor(running, currency)
+        periods.append(InterestPeriod(first, last, rate, base, exact, rounded - shown))
+        shown = rounded
+
+    compensation = 0
+    if owed_at_start > 0:
+        compensation = compensation_minor(
+            rule=rule, currency=currency, debt_minor=owed_at_start, eu_amounts=eu_compensation
+        )
+    return InterestResult(
+        principal_minor=principal_minor,
+        currency=currency,
+        rule=rule,
+        due_date=due_date,
+        until_date=until_date,
+        periods=tuple(periods),
+        exact=running,
+        interest_minor=shown,
+        compensation_minor=compensation,
+    )
