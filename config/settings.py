@@ -146,6 +146,7 @@ LOGGING = {
 HUIKUAN_BROKER_URL = _env("BROKER_URL").strip()
 HUIKUAN_DUNNING_RUN_AT = _env("DUNNING_RUN_AT", "06:00").strip()
 HUIKUAN_DELIVERY_INTERVAL = int(_env("DELIVERY_INTERVAL", "60"))
+HUIKUAN_LETTER_BATCH_AT = _env("LETTER_BATCH_AT", "14:00").strip()
 
 # Delivery of the outbox (docs/configuration.md, "E-mail and SMS"). E-mail goes where
 # HUIKUAN_EMAIL_URL says; without it, e-mail stays queued instead of being guessed at.
@@ -163,6 +164,8 @@ EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = _email.get("EMAIL_TIMEOUT", 30.0)
 DEFAULT_FROM_EMAIL = _env("EMAIL_FROM", "huikuan@localhost")
 HUIKUAN_LEGAL_EMAIL_FROM = _env("LEGAL_EMAIL_FROM") or DEFAULT_FROM_EMAIL
+# The right-hand side of every Message-ID the outbox gives out (RFC 5322); use the company's domain.
+HUIKUAN_MAIL_DOMAIN = _env("MAIL_DOMAIN", "huikuan.localhost").strip() or "huikuan.localhost"
 HUIKUAN_SMS_URL = _env("SMS_URL")
 HUIKUAN_SMS_TOKEN = _env("SMS_TOKEN")
 HUIKUAN_SMS_TIMEOUT = float(_env("SMS_TIMEOUT", "10"))
@@ -172,3 +175,9 @@ HUIKUAN_OUTBOX_MAX_ATTEMPTS = int(_env("OUTBOX_MAX_ATTEMPTS", "8"))
 # Transient failures wait base × 2^(attempts-1), at most HUIKUAN_OUTBOX_RETRY_MAX_SECONDS.
 HUIKUAN_OUTBOX_RETRY_BASE_SECONDS = int(_env("OUTBOX_RETRY_BASE_SECONDS", "60"))
 HUIKUAN_OUTBOX_RETRY_MAX_SECONDS = int(_env("OUTBOX_RETRY_MAX_SECONDS", "21600"))
+
+# What letters and messages say about the company (docs/configuration.md, "Messages and letters").
+# "\n" in a value starts a new line, so an address or bank details fit in one variable.
+HUIKUAN_COMPANY_NAME = _env("COMPANY_NAME", "Huikuan").replace("\\n", "\n").strip()
+HUIKUAN_COMPANY_ADDRESS = _env("COMPANY_ADDRESS").replace("\\n", "\n").strip()
+HUIKUAN_PAYMENT_INSTRUCTIONS = _env("PAYMENT_INSTRUCTIONS").replace("\\n", "\n").strip()
