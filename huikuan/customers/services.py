@@ -32,6 +32,7 @@ class ContactNotFound(NotFound):
 CUSTOMER_FIELDS = {
     "name", "legal_name", "tax_id", "country", "language", "currency", "payment_terms_days",
     "credit_limit_minor", "grade", "status", "collector", "sales_rep", "tags", "notes",
+    "do_not_contact", "time_zone", "postal_address",
 }  # fmt: skip
 
 

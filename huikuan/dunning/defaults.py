@@ -65,7 +65,12 @@ STANDARD = PolicySpec(
             starts_interest=True,
         ),
         StageSpec(
-            "Credit hold", 30, (CREDIT_HOLD, EMAIL, PHONE_TASK), COLLECTOR, "credit-hold", min_days_since_previous=7
+            "Credit hold",
+            30,
+            (CREDIT_HOLD, EMAIL, PHONE_TASK),
+            COLLECTOR,
+            "credit-hold",
+            min_days_since_previous=7,
         ),
         StageSpec("Visit", 45, (VISIT_TASK,), COLLECTOR, "visit", min_days_since_previous=7),
         StageSpec(
@@ -79,7 +84,9 @@ STANDARD = PolicySpec(
             fee_kind="FIXED",
             fee_value="100",
         ),
-        StageSpec("Legal referral", 90, (LEGAL_REFERRAL,), LEGAL, "legal-referral", min_days_since_previous=14),
+        StageSpec(
+            "Legal referral", 90, (LEGAL_REFERRAL,), LEGAL, "legal-referral", min_days_since_previous=14
+        ),
     ),
 )
 
@@ -122,7 +129,9 @@ GENTLE = PolicySpec(
             min_days_since_previous=14,
             requires_approval=True,
         ),
-        StageSpec("Legal referral", 120, (LEGAL_REFERRAL,), LEGAL, "legal-referral", min_days_since_previous=21),
+        StageSpec(
+            "Legal referral", 120, (LEGAL_REFERRAL,), LEGAL, "legal-referral", min_days_since_previous=21
+        ),
     ),
 )
 
@@ -148,7 +157,14 @@ FIRM = PolicySpec(
             fee_kind="FIXED",
             fee_value="50",
         ),
-        StageSpec("Credit hold", 14, (CREDIT_HOLD, EMAIL, PHONE_TASK), COLLECTOR, "credit-hold", min_days_since_previous=5),
+        StageSpec(
+            "Credit hold",
+            14,
+            (CREDIT_HOLD, EMAIL, PHONE_TASK),
+            COLLECTOR,
+            "credit-hold",
+            min_days_since_previous=5,
+        ),
         StageSpec("Visit", 21, (VISIT_TASK,), COLLECTOR, "visit", min_days_since_previous=5),
         StageSpec(
             "Final notice",
@@ -159,7 +175,9 @@ FIRM = PolicySpec(
             min_days_since_previous=7,
             requires_approval=True,
         ),
-        StageSpec("Legal referral", 45, (LEGAL_REFERRAL,), LEGAL, "legal-referral", min_days_since_previous=10),
+        StageSpec(
+            "Legal referral", 45, (LEGAL_REFERRAL,), LEGAL, "legal-referral", min_days_since_previous=10
+        ),
     ),
 )
 

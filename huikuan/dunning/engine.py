@@ -182,19 +182,29 @@ def _candidates_create(
 ) -> int:
     """Fill the temporary table ``dunning_candidate``: eligible invoices due for their next stage."""
     cut_rows = [
-        (stage.policy_id, stage.position, as_of - timedelta(days=stage.trigger_days),
-         ladder.policies[stage.policy_id].minimum_open_amount)
+        (
+            stage.policy_id,
+            stage.position,
+            as_of - timedelta(days=stage.trigger_days),
+            ladder.policies[stage.policy_id].minimum_open_amount,
+        )
         for stage in ladder.stages.values()
     ]
     if not cut_rows or not countries:
-        cursor.execute(_temp_table_sql("SELECT 0 AS invoice_id, 0 AS customer_id, '' AS currency, "
-                                       "0 AS open_minor, 0 AS days_overdue, 0 AS next_position, "
-                                       "0 AS policy_id WHERE 1 = 0"))
+        cursor.execute(
+            _temp_table_sql(
+                "SELECT 0 AS invoice_id, 0 AS customer_id, '' AS currency, "
+                "0 AS open_minor, 0 AS days_overdue, 0 AS next_position, "
+                "0 AS policy_id WHERE 1 = 0"
+            )
+        )
         return 0
     values, params = _values_sql(cut_rows, ("int", "int", "date", "int"))
     grade_cases = " ".join(f"WHEN %s THEN {int(pid)}" for pid in ladder.grade_policy.values())
     grade_params = list(ladder.grade_policy.keys())
-    policy_expr = f"COALESCE(cp.policy_id, CASE c.grade {grade_cases} ELSE NULL END)" if grade_cases else "cp.policy_id"
+    policy_expr = (
+        f"COALESCE(cp.policy_id, CASE c.grade {grade_cases} ELSE NULL END)" if grade_cases else "cp.policy_id"
+    )
     country_marks = ", ".join(["%s"] * len(countries))
     as_of_sql = _date_param_sql()
     promise_until = _date_plus_days_sql("p.promised_date", "p.grace_days")
@@ -227,8 +237,15 @@ def _candidates_create(
                           JOIN collections_instalmentplan ip ON ip.id = ii.instalmentplan_id
                           WHERE ii.invoice_id = i.id AND ip.status = 'ACTIVE')
     """
-    all_params: list[Any] = [*params, as_of, *grade_params, False, CustomerStatus.LEGAL, CustomerStatus.CLOSED,
-                             *countries]
+    all_params: list[Any] = [
+        *params,
+        as_of,
+        *grade_params,
+        False,
+        CustomerStatus.LEGAL,
+        CustomerStatus.CLOSED,
+        *countries,
+    ]
     if customer_id is not None:
         all_params.append(customer_id)
     all_params.append(as_of)
@@ -250,8 +267,14 @@ def _candidates_drop(cursor: Any) -> None:
 def _actions_insert(cursor: Any, *, ladder: _Ladder, run_id: int, as_of: date) -> int:
     """One action per customer and currency at the highest next stage, where the gap allows it."""
     rows = [
-        (stage.policy_id, stage.position, stage.id, ladder.policies[stage.policy_id].version,
-         as_of - timedelta(days=stage.min_days_since_previous), stage.min_days_since_previous)
+        (
+            stage.policy_id,
+            stage.position,
+            stage.id,
+            ladder.policies[stage.policy_id].version,
+            as_of - timedelta(days=stage.min_days_since_previous),
+            stage.min_days_since_previous,
+        )
         for stage in ladder.stages.values()
     ]
     if not rows:
@@ -304,7 +327,9 @@ def _lines_and_levels_insert(cursor: Any, *, run_id: int, as_of: date) -> None:
     )
 
 
-def _send_windows(cursor: Any, *, ladder: _Ladder, run_id: int, now: datetime) -> list[tuple[str, str, int, datetime]]:
+def _send_windows(
+    cursor: Any, *, ladder: _Ladder, run_id: int, now: datetime
+) -> list[tuple[str, str, int, datetime]]:
     """The first moment inside each stage's send window, per customer country and zone in this run."""
     from huikuan.core.calendars import customer_zone, send_window_start
 
@@ -348,7 +373,9 @@ def _messages_insert(cursor: Any, *, ladder: _Ladder, run_id: int, now: datetime
             continue
         approval_ids = [sid for sid in stage_ids if ladder.stages[sid].requires_approval] or [0]
         attach_ids = (
-            [sid for sid in stage_ids if ladder.stages[sid].attach_letter] if channel == StageChannel.EMAIL else []
+            [sid for sid in stage_ids if ladder.stages[sid].attach_letter]
+            if channel == StageChannel.EMAIL
+            else []
         ) or [0]
         stage_marks = ", ".join(["%s"] * len(stage_ids))
         approval_marks = ", ".join(["%s"] * len(approval_ids))
@@ -373,7 +400,18 @@ def _messages_insert(cursor: Any, *, ladder: _Ladder, run_id: int, now: datetime
             JOIN win w ON w.country = c.country AND w.time_zone = c.time_zone AND w.stage_id = a.stage_id
             WHERE a.run_id = %s AND a.stage_id IN ({stage_marks})
             """,
-            [*window_params, domain, channel, *approval_ids, *attach_ids, True, False, now, run_id, *stage_ids],
+            [
+                *window_params,
+                domain,
+                channel,
+                *approval_ids,
+                *attach_ids,
+                True,
+                False,
+                now,
+                run_id,
+                *stage_ids,
+            ],
         )
         created += cursor.rowcount
     return created
@@ -508,7 +546,18 @@ def run_actions_listing(run_id: int, *, customer_id: int | None = None) -> Itera
             params,
         )
         rows = cursor.fetchall()
-    for action_id, code, stage_name, channels, amount_minor, currency, position, days, version, policy in rows:
+    for (
+        action_id,
+        code,
+        stage_name,
+        channels,
+        amount_minor,
+        currency,
+        position,
+        days,
+        version,
+        policy,
+    ) in rows:
         if isinstance(channels, str):
             import json
 
@@ -552,8 +601,13 @@ def dunning_run(
         with transaction.atomic(durable=not dry_run and customer_id is None):
             _lock_runs()
             _run_in_transaction(
-                result, as_of=as_of, now=now, triggered_by=triggered_by, customer_id=customer_id,
-                list_actions=list_actions, dry_run=dry_run,
+                result,
+                as_of=as_of,
+                now=now,
+                triggered_by=triggered_by,
+                customer_id=customer_id,
+                list_actions=list_actions,
+                dry_run=dry_run,
             )
             if inspect is not None:
                 inspect(result)
@@ -594,7 +648,9 @@ def _run_in_transaction(
     if existing is not None:
         run = existing  # a preview of a customer on a date that already ran: rolled back below
     else:
-        run = DunningRun.objects.create(as_of=as_of, started_at=now, finished_at=now, triggered_by=triggered_by)
+        run = DunningRun.objects.create(
+            as_of=as_of, started_at=now, finished_at=now, triggered_by=triggered_by
+        )
     result.run_id = run.id
     with connection.cursor() as cursor:
         _candidates_drop(cursor)
@@ -623,5 +679,9 @@ def _run_in_transaction(
         result.actions = list(run_actions_listing(run.id, customer_id=customer_id))
     log.info(
         "dunning run %s: %s invoices due, %s actions, %s messages, %s tasks",
-        as_of, result.invoices_considered, result.actions_created, result.messages_created, result.tasks_created,
+        as_of,
+        result.invoices_considered,
+        result.actions_created,
+        result.messages_created,
+        result.tasks_created,
     )

@@ -106,9 +106,7 @@ def dunning_preview(*, customer_code: str, as_of: date, now: datetime | None = N
     customer = Customer.objects.filter(code=customer_code).first()
     if customer is None:
         raise NotFound(f"no customer with code {customer_code!r}")
-    done = list(
-        DunningAction.objects.filter(customer=customer, as_of=as_of).values_list("id", flat=True)
-    )
+    done = list(DunningAction.objects.filter(customer=customer, as_of=as_of).values_list("id", flat=True))
     if done:
         return _render_actions(done)
     previews: list[Preview] = []
@@ -119,5 +117,7 @@ def dunning_preview(*, customer_code: str, as_of: date, now: datetime | None = N
         )
         previews.extend(_render_actions(ids))
 
-    dunning_run(as_of=as_of, now=now, dry_run=True, customer_id=customer.id, list_actions=False, inspect=render)
+    dunning_run(
+        as_of=as_of, now=now, dry_run=True, customer_id=customer.id, list_actions=False, inspect=render
+    )
     return previews

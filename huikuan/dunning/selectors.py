@@ -102,11 +102,15 @@ def customer_credit_status(*, customer: Customer, as_of: date) -> dict[str, Any]
             for hold in holds
         ],
         "limit": (
-            {"amount": str(from_minor(min(h.cap_minor for h in limited), limited[0].currency)),
-             "currency": limited[0].currency}
+            {
+                "amount": str(from_minor(min(h.cap_minor for h in limited), limited[0].currency)),
+                "currency": limited[0].currency,
+            }
             if limited and status == "limited"
             else None
         ),
-        "overdue": {currency: str(from_minor(total, currency)) for currency, total in sorted(overdue.items())},
+        "overdue": {
+            currency: str(from_minor(total, currency)) for currency, total in sorted(overdue.items())
+        },
         "reasons": reasons,
     }

@@ -43,8 +43,10 @@ def unload_nothing(apps, schema_editor):
 
 class Migration(migrations.Migration):
 
+    # After the default policies only so that the app's migrations stay one line (0001 first).
     dependencies = [
         ("dunning", "0001_initial"),
+        ("dunning", "0002_default_policies"),
     ]
 
     operations = [

@@ -36,8 +36,11 @@ def run_json(result: RunResult) -> dict[str, Any]:
         "created": result.created,
         "actions": [
             {key: entry[key] for key in ("customer", "stage", "channel", "invoices", "amount", "currency")}
-            | {"days_overdue": entry["days_overdue"], "policy": entry["policy"],
-               "policy_version": entry["policy_version"]}
+            | {
+                "days_overdue": entry["days_overdue"],
+                "policy": entry["policy"],
+                "policy_version": entry["policy_version"],
+            }
             for entry in result.actions
         ],
         "dry_run": result.dry_run,
@@ -101,7 +104,9 @@ class Command(BaseCommand):
             return
         for policy in policies:
             grades = ", ".join(policy["grades"]) or "-"
-            self.stdout.write(f"{policy['code']}  {policy['name']}  (grades {grades}; version {policy['version']})")
+            self.stdout.write(
+                f"{policy['code']}  {policy['name']}  (grades {grades}; version {policy['version']})"
+            )
             for stage in policy["stages"]:
                 flags = [flag for flag in ("approval", "interest", "letter") if stage.get(flag)]
                 self.stdout.write(
@@ -114,9 +119,7 @@ class Command(BaseCommand):
 def run_table_text(result: RunResult) -> str:
     """A short human summary of a run: counts, then actions per stage and channel."""
     if result.already_ran:
-        return (
-            f"A run for {result.as_of.isoformat()} already exists (run {result.run_id}); nothing new was created."
-        )
+        return f"A run for {result.as_of.isoformat()} already exists (run {result.run_id}); nothing new was created."
     lines = [
         f"Dunning run {result.as_of.isoformat()}" + (" (dry run: nothing written)" if result.dry_run else ""),
         f"  invoices due for a stage: {result.invoices_considered}",
