@@ -67,9 +67,11 @@ def customer_communication(
         return None
     highest = max(position for _standing, position in due)
     rule = next(stage for stage in stages if stage.position == highest)
-    if previous_communication_date is not None and rule.min_days_since_previous > 0:
-        if (as_of - previous_communication_date).days < rule.min_days_since_previous:
-            return None
+    if (
+        previous_communication_date is not None
+        and (as_of - previous_communication_date).days < rule.min_days_since_previous
+    ):
+        return None
     return Communication(
         stage_position=highest,
         invoice_ids=tuple(sorted(standing.invoice_id for standing, _position in due)),
