@@ -286,7 +286,7 @@ def _customers_existing(codes: Sequence[str]) -> dict[str, dict[str, Any]]:
 
 _INSERT_FIELDS = ("code", "name", "legal_name", "tax_id", "country", "language", "currency", "payment_terms_days",
                   "credit_limit_minor", "grade", "status", "collector", "sales_rep", "tags", "notes", "created_at",
-                  "updated_at")  # fmt: skip
+                  "updated_at", "do_not_contact", "time_zone", "postal_address")  # fmt: skip
 
 
 def customers_insert(records: Sequence[dict[str, Any]], *, now: datetime) -> dict[str, int]:
@@ -303,6 +303,9 @@ def customers_insert(records: Sequence[dict[str, Any]], *, now: datetime) -> dic
         "status": model_field(Customer, "status").get_default(),
         "notes": "",
         "sales_rep": None,
+        "do_not_contact": False,
+        "time_zone": "",
+        "postal_address": "",
         "created_at": stamp,
         "updated_at": stamp,
     }
@@ -316,7 +319,7 @@ def customers_insert(records: Sequence[dict[str, Any]], *, now: datetime) -> dic
 
 
 _CONTACT_FIELDS = ("customer", "role", "name", "email", "phone", "preferred_channel", "preferred_hours", "language",
-                   "is_primary", "created_at", "updated_at")  # fmt: skip
+                   "is_primary", "created_at", "updated_at", "delivery_failure")  # fmt: skip
 
 
 def _contacts_save(
@@ -361,7 +364,7 @@ def _contacts_save(
             name = values["contact_name"] or values["email"] or values["phone"]
             creates.append([owner, ContactRole.FINANCE.value, name, values["email"], values["phone"],
                             NEW_CONTACT["preferred_channel"], "", "", owner not in has_primary, stamp,
-                            stamp])  # fmt: skip
+                            stamp, ""])  # fmt: skip
             continue
         pk, *before = found
         after = [

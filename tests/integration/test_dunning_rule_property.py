@@ -44,7 +44,10 @@ def test_the_run_agrees_with_the_ladder_rule(invoices, previous):
         for n, (who, days, level, amount) in enumerate(invoices):
             due = AS_OF - timedelta(days=days)
             invoice = make_invoice(
-                customers[who], amount=f"{amount}.00", issue_date=due - timedelta(days=30), due_days=30,
+                customers[who],
+                amount=f"{amount}.00",
+                issue_date=due - timedelta(days=30),
+                due_days=30,
                 number=f"PROP-{n}",
             )
             if level:
@@ -58,8 +61,16 @@ def test_the_run_agrees_with_the_ladder_rule(invoices, previous):
                 as_of=AS_OF - timedelta(days=days_ago), defaults={"started_at": NOW, "finished_at": NOW}
             )[0]
             DunningAction.objects.create(
-                run=earlier, as_of=earlier.as_of, customer=customers[who], currency="CNY", policy=policy,
-                policy_version=1, stage=stage_one, stage_position=1, amount_minor=1, invoice_count=1,
+                run=earlier,
+                as_of=earlier.as_of,
+                customer=customers[who],
+                currency="CNY",
+                policy=policy,
+                policy_version=1,
+                stage=stage_one,
+                stage_position=1,
+                amount_minor=1,
+                invoice_count=1,
                 max_days_overdue=0,
             )
 
@@ -79,10 +90,14 @@ def test_the_run_agrees_with_the_ladder_rule(invoices, previous):
         if communication is not None:
             ids = set(communication.invoice_ids)
             numbers = sorted(
-                f"PROP-{n}" for n, standing in _numbered(invoices, standings, who) if standing.invoice_id in ids
+                f"PROP-{n}"
+                for n, standing in _numbered(invoices, standings, who)
+                if standing.invoice_id in ids
             )
             expected[f"P{who}"] = (
-                communication.stage_position, numbers, f"{communication.amount_minor // 100}.00"
+                communication.stage_position,
+                numbers,
+                f"{communication.amount_minor // 100}.00",
             )
     assert decided == expected
 
