@@ -219,34 +219,10 @@ def _catalog() -> Any:
 
 
 def _contexts(prepared: Sequence[_Prepared]) -> dict[int, Mapping[str, Any]]:
-    """Build each message's template context, a fixed number of queries per language in the batch."""
-    try:
-        from huikuan.messaging.context import message_context_for_actions  # type: ignore[attr-defined]
-    except ImportError:
-        message_context_for_actions = None
-    contexts: dict[int, Mapping[str, Any]] = {}
-    by_language: dict[str, list[_Prepared]] = defaultdict(list)
-    for item in prepared:
-        by_language[item.message.language].append(item)
-    for language, items in by_language.items():
-        action_ids = sorted({item.message.action_id for item in items if item.message.action_id})
-        by_action = (
-            message_context_for_actions(action_ids, language=language)
-            if (message_context_for_actions and action_ids)
-            else {}
-        )
-        for item in items:
-            base = dict(by_action.get(item.message.action_id, {}))
-            base.setdefault(
-                "customer", {"code": item.message.customer.code, "name": item.message.customer.name}
-            )
-            contact = item.contact
-            base["contact"] = {
-                "name": contact.name if contact else "",
-                "email": contact.email if contact else "",
-            }
-            contexts[item.message.pk] = base
-    return contexts
+    """Build each message's template context in a fixed number of queries for the batch."""
+    from huikuan.messaging.context import message_context_for_messages
+
+    return message_context_for_messages([item.message for item in prepared])
 
 
 def _letter(message: OutboxMessage, context: Mapping[str, Any], language: str) -> tuple[str, bytes]:
