@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from huikuan.messaging.models import OutboxMessage, OutboxStatus
+from huikuan.messaging.models import OutboxMessage, OutboxStatus, Template
+from huikuan.messaging.rendering import TemplateInvalid, template_validate
 from huikuan.messaging.services import outbox_approve, outbox_cancel
 
 
@@ -62,3 +64,39 @@ class OutboxMessageAdmin(admin.ModelAdmin):
             ngettext("%(n)d message cancelled.", "%(n)d messages cancelled.", len(change.changed))
             % {"n": len(change.changed)},
         )
+
+
+# --- message templates: edited here, checked before saving ----------------------------------------
+
+_TEMPLATE_PARTS = ("subject", "body_text", "body_html")
+
+
+class TemplateForm(forms.ModelForm):
+    class Meta:
+        model = Template
+        fields = ("key", "channel", "language", "subject", "body_text", "body_html")
+
+    def clean(self) -> dict[str, Any]:
+        """Refuse a template that would not render, naming the part and the line."""
+        cleaned = super().clean() or {}
+        for name in _TEMPLATE_PARTS:
+            try:
+                template_validate(text=cleaned.get(name) or "", html=name == "body_html")
+            except TemplateInvalid as error:
+                self.add_error(name, error.message)
+        return cleaned
+
+
+@admin.register(Template)
+class TemplateAdmin(admin.ModelAdmin):
+    form = TemplateForm
+    list_display = ("key", "channel", "language", "subject", "is_shipped_default", "updated_at")
+    list_filter = ("channel", "language", "is_shipped_default")
+    search_fields = ("key", "subject", "body_text")
+    readonly_fields = ("is_shipped_default", "created_at", "updated_at")
+
+    def save_model(self, request: Any, obj: Template, form: Any, change: bool) -> None:
+        # An edited default is the user's own from now on: upgrades no longer overwrite it.
+        if not change or any(name in form.changed_data for name in _TEMPLATE_PARTS):
+            obj.is_shipped_default = False
+        super().save_model(request, obj, form, change)

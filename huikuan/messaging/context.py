@@ -250,8 +250,11 @@ class _Loaded:
     catalog: TemplateCatalog
 
 
-def _load(*, customer_ids: set[int], action_ids: set[int], template_keys: set[str]) -> _Loaded:
-    """Read everything for a batch: six queries, whatever the batch size."""
+def _load(*, customer_ids: set[int], action_ids: set[int], template_keys: set[str] | None) -> _Loaded:
+    """Read everything for a batch: six queries, whatever the batch size.
+
+    Without ``template_keys`` the templates of the actions' stages are loaded.
+    """
     from huikuan.customers.models import Contact, Customer
     from huikuan.dunning.models import Charge, DunningAction, DunningActionInvoice
     from huikuan.messaging.rendering import template_catalog_load
@@ -318,7 +321,11 @@ def _load(*, customer_ids: set[int], action_ids: set[int], template_keys: set[st
         charges=charges,
         contacts=contacts,
         primary_contact=primary,
-        catalog=template_catalog_load(keys=template_keys),
+        catalog=template_catalog_load(
+            keys=template_keys
+            if template_keys is not None
+            else {action.stage.template_key for action in actions.values()}
+        ),
     )
 
 
@@ -404,10 +411,7 @@ def message_context_for_actions(
     ids = set(action_ids)
     if not ids:
         return {}
-    from huikuan.dunning.models import DunningAction
-
-    keys = set(DunningAction.objects.filter(id__in=sorted(ids)).values_list("stage__template_key", flat=True))
-    loaded = _load(customer_ids=set(), action_ids=ids, template_keys=keys)
+    loaded = _load(customer_ids=set(), action_ids=ids, template_keys=None)
     company = company_context()
     contexts: dict[int, dict[str, Any]] = {}
     for action_id, action in loaded.actions.items():
