@@ -16,6 +16,7 @@ from huikuan.core.auth import api_token_authenticate
 from huikuan.core.errors import NotFound
 from huikuan.core.schemas import DecimalJsonParser, Utf8JSONRenderer
 from huikuan.customers.api import contacts_router, customers_router
+from huikuan.dunning.api import dunning_router
 from huikuan.ledger.api import aging_router, invoices_router, payments_router
 
 
@@ -49,6 +50,7 @@ api.add_router("/contacts", contacts_router)
 api.add_router("/invoices", invoices_router)
 api.add_router("/payments", payments_router)
 api.add_router("/aging", aging_router)
+api.add_router("/dunning", dunning_router)
 
 # Last, so that it only answers paths no router knows: a JSON 404 instead of an HTML page.
 unknown_router = Router()

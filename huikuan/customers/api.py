@@ -21,6 +21,7 @@ from huikuan.customers.schemas import (
 )
 from huikuan.customers.selectors import contact_get, contact_list, customer_get, customer_list
 from huikuan.customers.services import contact_create, contact_update, customer_create, customer_update
+from huikuan.dunning.api import CreditStatusOut, credit_status_answer
 
 customers_router = Router(tags=["customers"])
 contacts_router = Router(tags=["contacts"])
@@ -78,6 +79,17 @@ def contacts_create(request: HttpRequest, code: Text, payload: ContactIn) -> Any
     data = payload.dict(exclude_unset=True)
     contact = contact_create(customer=customer, **data)
     return Status(201, contact)
+
+
+@customers_router.get(
+    "/{path:code}/credit-status",
+    response={200: CreditStatusOut, **ERRORS},
+    summary="May this customer be supplied?",
+    tags=["credit"],
+)
+def customers_credit_status(request: HttpRequest, code: str) -> Any:
+    """One call for an order system: `ok`, `limited` (with the cap) or `hold`, and why."""
+    return credit_status_answer(code=code)
 
 
 @customers_router.get("/{path:code}", response={200: CustomerOut, **ERRORS}, summary="Get a customer")
