@@ -379,35 +379,39 @@ def charges_for_actions(action_ids: Iterable[int]) -> dict[int, list[dict[str, A
             "amount_minor",
             "charge_date",
             "rule",
-        )  # fmt: skip
+        )
     ):
-        by_customer[row["customer_id"]].append(row)
+        by_customer[row["customer_id"]].append(dict(row))
 
     result: dict[int, list[dict[str, Any]]] = {}
     for action_id, action in actions.items():
         lines: dict[tuple[str, int | None, int], dict[str, Any]] = {}
-        for row in by_customer.get(action["customer_id"], ()):
-            if row["currency"] != action["currency"] or row["charge_date"] > action["as_of"]:
+        for charge in by_customer.get(action["customer_id"], ()):
+            if charge["currency"] != action["currency"] or charge["charge_date"] > action["as_of"]:
                 continue
-            if row["kind"] != ChargeKind.FEE and row["invoice_id"] not in invoices_of[action_id]:
+            if charge["kind"] != ChargeKind.FEE and charge["invoice_id"] not in invoices_of[action_id]:
                 continue
             # Interest sums per invoice; fees and compensation stay one line each.
-            key = (row["kind"], row["invoice_id"], 0 if row["kind"] == ChargeKind.INTEREST else row["id"])
+            key = (
+                charge["kind"],
+                charge["invoice_id"],
+                0 if charge["kind"] == ChargeKind.INTEREST else charge["id"],
+            )
             line = lines.setdefault(
                 key,
                 {
-                    "kind": row["kind"],
-                    "invoice": row["invoice__number"] or "",
-                    "currency": row["currency"],
+                    "kind": charge["kind"],
+                    "invoice": charge["invoice__number"] or "",
+                    "currency": charge["currency"],
                     "amount_minor": 0,
-                    "rule": row["rule"],
-                    "charge_date": row["charge_date"].isoformat(),
+                    "rule": charge["rule"],
+                    "charge_date": charge["charge_date"].isoformat(),
                     "this_action": False,
                 },
             )
-            line["amount_minor"] += row["amount_minor"]
-            line["charge_date"] = row["charge_date"].isoformat()
-            line["this_action"] = line["this_action"] or row["action_id"] == action_id
+            line["amount_minor"] += charge["amount_minor"]
+            line["charge_date"] = charge["charge_date"].isoformat()
+            line["this_action"] = line["this_action"] or charge["action_id"] == action_id
         items = [line for line in lines.values() if line["amount_minor"]]
         for line in items:
             line["amount"] = format_minor(line["amount_minor"], line["currency"])

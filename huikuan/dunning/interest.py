@@ -238,7 +238,7 @@ def compensation_minor(
 
 def _first_days_of_months(after: date, through: date) -> list[date]:
     """Return every 1st of a month in (after, through]."""
-    days = []
+    days: list[date] = []
     month = date(after.year, after.month, 1)
     while True:
         month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
