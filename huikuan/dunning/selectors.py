@@ -87,6 +87,7 @@ def customer_credit_status(*, customer: Customer, as_of: date) -> dict[str, Any]
             status = "limited"
         reasons.append(hold.reason or hold.kind.lower())
     limited = [hold for hold in holds if hold.kind == HoldKind.LIMITED and hold.cap_minor is not None]
+    caps = [hold.cap_minor for hold in limited if hold.cap_minor is not None]
     return {
         "customer": customer.code,
         "status": status,
