@@ -8,5 +8,5 @@ def install(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("dunning", "0002_reference_rates")]
+    dependencies = [("dunning", "0001_initial")]
     operations = [migrations.RunPython(install, migrations.RunPython.noop)]
