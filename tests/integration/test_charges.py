@@ -7,7 +7,7 @@ each test states exactly which stage reached which invoices on which day.
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -25,6 +25,7 @@ from huikuan.dunning.charges import (
     charges_book_for_run,
     charges_for_actions,
 )
+from huikuan.dunning.engine import dunning_run
 from huikuan.dunning.fees import FeeInvalid, fee_minor
 from huikuan.dunning.models import (
     Charge,
@@ -35,6 +36,7 @@ from huikuan.dunning.models import (
     DunningRun,
     FeeKind,
     InterestRule,
+    InvoiceDunningLevel,
     Policy,
     Stage,
 )
@@ -441,3 +443,25 @@ def test_charges_for_actions_shows_interest_to_date_per_invoice_and_leaves_out_w
         ("FEE", "20.00", True),
     ]
     assert shown[quiet.id] == []
+
+
+# --- inside the daily run ----------------------------------------------------------------
+
+
+def test_the_daily_run_books_interest_when_its_formal_notice_starts_it():
+    today = date(2026, 11, 23)  # a Monday, a working day in China
+    customer = make_customer(country="CN", grade="B")
+    terms(customer, interest_rule=InterestRule.CONTRACT, annual_rate="18.25")
+    invoice = make_invoice(
+        customer, "2000.00", issue_date=today - timedelta(days=55), due_days=30
+    )  # 25 days late
+    InvoiceDunningLevel.objects.create(invoice=invoice, level=4, level_date=today - timedelta(days=20))
+
+    result = dunning_run(as_of=today, now=NOW)
+
+    action = DunningAction.objects.get(run_id=result.run_id)
+    assert action.stage.name == "Formal notice"
+    # 2,000 x 18.25 % x 25 / 365 = 25.00 (0.05 % a day)
+    assert list(Charge.objects.values_list("kind", "action_id", "amount_minor")) == [
+        (ChargeKind.INTEREST, action.id, 2_500)
+    ]
