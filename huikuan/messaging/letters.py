@@ -48,25 +48,29 @@ REGISTER_COLUMNS = (
 _LAYOUT = """<!DOCTYPE html>
 <html lang="{{ html_lang }}"><head><meta charset="utf-8"><title>{{ title }}</title>
 <style>
-@page { size: A4; margin: 22mm 20mm 24mm 22mm;
+@page { size: A4; margin: 18mm 20mm 20mm 22mm;
   @bottom-center { content: "{{ reference }} · " counter(page) " / " counter(pages); font-size: 8pt; color: #555; } }
-body { font-family: FONT_FAMILY; font-size: 10.5pt; line-height: 1.65; color: #111; }
-.letterhead { border-bottom: 1.2pt solid #222; padding-bottom: 3mm; margin-bottom: 8mm; }
+body { font-family: FONT_FAMILY; font-size: 10pt; line-height: 1.55; color: #111; }
+.letterhead { border-bottom: 1.2pt solid #222; padding-bottom: 2mm; margin-bottom: 5mm; }
 .letterhead .company { font-size: 16pt; font-weight: bold; letter-spacing: 0.5pt; }
 .letterhead .address { font-size: 9pt; color: #333; }
-.meta { text-align: right; font-size: 9.5pt; margin-bottom: 6mm; }
-.recipient { margin-bottom: 8mm; min-height: 24mm; }
-h1 { text-align: center; font-size: 17pt; letter-spacing: 2pt; margin: 4mm 0 6mm; }
-.body p { margin: 0 0 3mm; }
+.meta { text-align: right; font-size: 9pt; margin-bottom: 3mm; }
+.recipient { margin-bottom: 5mm; }
+h1 { text-align: center; font-size: 15pt; margin: 2mm 0 4mm; }
+h1.zh { letter-spacing: 3pt; }
+.body p { margin: 0 0 2mm; }
 .body.zh p { text-indent: 2em; }
 .body.zh p.salutation { text-indent: 0; }
-table.invoices { width: 100%; border-collapse: collapse; margin: 5mm 0; font-size: 9.5pt; }
-table.invoices caption { text-align: left; font-weight: bold; margin-bottom: 2mm; }
-table.invoices th, table.invoices td { border: 0.6pt solid #444; padding: 1.5mm 2mm; }
+table.invoices { width: 100%; border-collapse: collapse; margin: 1mm 0 4mm; font-size: 9pt; }
+h2.invoices { font-size: 10pt; margin: 4mm 0 0; break-after: avoid; }
+table.invoices th, table.invoices td { border: 0.6pt solid #444; padding: 1mm 2mm; }
+table.invoices tr { break-inside: avoid; }
 table.invoices th { background: #eee; }
 table.invoices td.number, table.invoices th.number { text-align: right; }
 table.invoices tfoot th { text-align: right; }
-.signature { margin-top: 12mm; text-align: right; }
+.signature { margin-top: 6mm; text-align: right; break-inside: avoid; }
+.signature.en { text-align: left; }
+.signature .closing { margin-bottom: 8mm; }
 .signature .company { font-weight: bold; }
 </style></head>
 <body>
@@ -75,9 +79,9 @@ table.invoices tfoot th { text-align: right; }
 <div class="meta">{{ labels.date }}{{ as_of }}<br>{{ labels.reference }}{{ reference }}</div>
 <div class="recipient">{{ customer.legal_name }}<br>{{ customer.postal_address|linebreaksbr }}
 {% if contact.name %}<br>{{ labels.attention }}{{ contact.name }}{% endif %}</div>
-<h1>{{ title }}</h1>
+<h1 class="{{ body_class }}">{{ title }}</h1>
 <div class="body {{ body_class }}">{{ body_html|safe }}</div>
-{% if invoices %}<table class="invoices"><caption>{{ labels.table }}</caption>
+{% if invoices %}<h2 class="invoices">{{ labels.table }}</h2><table class="invoices">
 <thead><tr><th>{{ labels.number }}</th><th>{{ labels.issue_date }}</th><th>{{ labels.due_date }}</th>
 <th class="number">{{ labels.days_overdue }}</th><th class="number">{{ labels.open_amount }}</th></tr></thead>
 <tbody>{% for invoice in invoices %}<tr><td>{{ invoice.number }}</td><td>{{ invoice.issue_date }}</td>
@@ -87,7 +91,8 @@ table.invoices tfoot th { text-align: right; }
 {% for charge in charges %}<tr><th colspan="4">{{ charge.label|capfirst }}{% if charge.invoice %} ({{ charge.invoice }}){% endif %}</th><th>{{ charge.text }}</th></tr>{% endfor %}
 {% if charges %}{% for total in grand_totals %}<tr><th colspan="4">{{ labels.grand_total }}</th><th>{{ total.text }}</th></tr>{% endfor %}{% endif %}
 </tfoot></table>{% endif %}
-<div class="signature"><div class="company">{{ company.name }}</div>
+<div class="signature {{ body_class }}">{% if body_class == "en" %}<div class="closing">{{ labels.closing }}</div>{% endif %}
+<div class="company">{{ company.name }}</div>
 {% if sender.name and sender.name != company.name %}<div>{{ sender.name }}{% if sender.title %} · {{ sender.title }}{% endif %}</div>{% elif sender.title %}<div>{{ sender.title }}</div>{% endif %}
 <div>{{ as_of }}</div></div>
 </body></html>
@@ -116,6 +121,8 @@ def _labels(language: str) -> dict[str, str]:
             "open_amount": _("Open amount"),
             "total": _("Total overdue"),
             "grand_total": _("Total payable"),
+            # Closes letters in languages that end with a formula before the signature.
+            "closing": _("Yours faithfully,"),
         }
 
 
