@@ -202,3 +202,10 @@ def send_window_start(
             return opening
         day += timedelta(days=1)
     raise RuntimeError(f"no send window found within {MAX_SEARCH_DAYS} days after {after.isoformat()}")
+
+
+def company_date(moment: datetime) -> date:
+    """Return the company's calendar date at this moment (the local date in settings.TIME_ZONE)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("company_date needs an aware datetime")
+    return moment.astimezone(ZoneInfo(settings.TIME_ZONE)).date()
