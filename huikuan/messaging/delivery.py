@@ -395,13 +395,31 @@ def _record(
         if message.pk in taken_over:
             report.resent += 1
     with transaction.atomic():
-        OutboxMessage.objects.bulk_update([item.message for item in prepared], _RECORDED_FIELDS)
+        _messages_update([item.message for item in prepared])
         if flagged:
             Contact.objects.bulk_update(
                 list(flagged.values()), ["email_failed_at", "phone_failed_at", "delivery_failure"]
             )
         if failed:
             _tasks_create(failed, clock=clock)
+
+
+def _messages_update(messages: Sequence[OutboxMessage]) -> None:
+    """Write the recorded fields of the batch with one prepared statement run for every row.
+
+    ``bulk_update`` builds a CASE expression per field and row, which costs more than sending the
+    e-mails; one UPDATE executed for many parameter rows is what both databases do fastest.
+    """
+    fields = [OutboxMessage._meta.get_field(name) for name in _RECORDED_FIELDS]
+    table = connection.ops.quote_name(OutboxMessage._meta.db_table)
+    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    sql = f"UPDATE {table} SET {assignments} WHERE id = %s"  # noqa: S608 - names from the model
+    rows = [
+        [f.get_db_prep_save(getattr(message, f.attname), connection) for f in fields] + [message.pk]
+        for message in messages
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def _tasks_create(failed: Sequence[_Prepared], *, clock: datetime) -> None:
