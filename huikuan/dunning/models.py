@@ -205,6 +205,8 @@ class InvoiceDunningLevel(models.Model):
     class Meta:
         verbose_name = _("invoice dunning level")
         verbose_name_plural = _("invoice dunning levels")
+        # The run looks up every open invoice's level: from this index alone, without the table.
+        indexes = [models.Index(fields=["invoice", "level"], name="dunning_level_lookup")]
 
 
 class CreditHold(models.Model):
