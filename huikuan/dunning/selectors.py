@@ -104,7 +104,7 @@ def customer_credit_status(*, customer: Customer, as_of: date) -> dict[str, Any]
         ],
         "limit": (
             {
-                "amount": str(from_minor(min(h.cap_minor for h in limited), limited[0].currency)),
+                "amount": str(from_minor(min(caps), limited[0].currency)),
                 "currency": limited[0].currency,
             }
             if limited and status == "limited"
