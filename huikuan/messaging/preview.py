@@ -42,8 +42,9 @@ def messages_render_preview(*, action_ids: Sequence[int]) -> list[dict[str, Any]
     tasks = list(Task.objects.filter(action_id__in=action_ids).select_related("action__stage"))
     contexts = message_context_for_actions({task.action_id for task in tasks if task.action_id})
     for task in tasks:
-        assert task.action is not None
-        context = contexts[task.action_id]
+        if task.action is None:
+            continue
+        context = contexts[task.action.id]
         try:
             script = render_template(
                 key=task.action.stage.template_key,
