@@ -131,8 +131,8 @@ def freeze(value: Any) -> Any:
     Decimals become their string form and dates their ISO form, so a template receives what a
     JSON document could carry; floats are refused because money is never a float here.
     """
-    if value is None or isinstance(value, bool | int | str):
-        return value
+    if value is None or isinstance(value, bool | int | str | FrozenMapping):
+        return value  # a FrozenMapping holds frozen values only
     if isinstance(value, Decimal):
         return f"{value:f}"
     if isinstance(value, date):
@@ -180,10 +180,15 @@ def _tidy_subject(subject: str) -> str:
     return " ".join(subject.split())
 
 
+def _context(frozen: FrozenMapping, *, autoescape: bool) -> Context:
+    # No localisation: numbers print as given, the same on every server, and rendering is faster.
+    return Context(dict(frozen), autoescape=autoescape, use_l10n=False)
+
+
 def _render(engine: Engine, source: str, frozen: FrozenMapping) -> str:
     if not source:
         return ""
-    return engine.from_string(source).render(Context(dict(frozen), autoescape=engine.autoescape))
+    return engine.from_string(source).render(_context(frozen, autoescape=engine.autoescape))
 
 
 def render_string(
@@ -255,7 +260,7 @@ class TemplateCatalog:
         for part in ("subject", "body_text", "body_html"):
             compiled = self._compiled_part(row, part)
             autoescape = part == "body_html"
-            parts[part] = compiled.render(Context(dict(frozen), autoescape=autoescape)) if compiled else ""
+            parts[part] = compiled.render(_context(frozen, autoescape=autoescape)) if compiled else ""
         return Rendered(
             subject=_tidy_subject(parts["subject"]),
             text=_tidy_text(parts["body_text"]),
