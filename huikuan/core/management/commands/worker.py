@@ -84,6 +84,22 @@ def seconds_until_next(*, now: datetime, schedule: Schedule, state: LoopState) -
     return max(1.0, min(LONGEST_SLEEP, (min(upcoming) - now).total_seconds()))
 
 
+def _state_from_database(*, now: datetime, schedule: Schedule) -> LoopState:
+    """Start from what today already holds, so a restart or a cron call does not repeat the day's steps."""
+    from huikuan.dunning.models import DunningRun
+    from huikuan.messaging.models import LetterBatch
+
+    zone = ZoneInfo(schedule.time_zone)
+    today = now.astimezone(zone).date()
+    state = LoopState()
+    if DunningRun.objects.filter(as_of=today).exists():
+        state.dunning_done_on = today
+    midnight = datetime.combine(today, datetime.min.time(), tzinfo=zone)
+    if LetterBatch.objects.filter(created_at__gte=midnight).exists():
+        state.letters_done_on = today
+    return state
+
+
 def _registered_task(name: str) -> Callable[..., Any] | None:
     """Return the Celery task registered as ``name`` (None when this installation has none)."""
     from huikuan.celery import app
@@ -137,7 +153,7 @@ class Command(BaseCommand):
         if settings.HUIKUAN_BROKER_URL and not options["once"]:
             self._celery_worker(options)
             return
-        self.state = LoopState()
+        self.state = _state_from_database(now=timezone.now(), schedule=schedule)
         self.warned: set[str] = set()
         if options["once"]:
             self._cycle(timezone.now(), schedule)
