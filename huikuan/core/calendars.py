@@ -118,7 +118,12 @@ def _weekday_and_not_holiday(day: date, country: str) -> bool:
 
 def is_business_day(day: date, country: str) -> bool:
     """Tell whether people in this country work on this day (blank or unknown: the company's country)."""
-    code = normalize_country(country)
+    return _is_business_day(day, normalize_country(country))
+
+
+# The run asks once per customer; chinese_calendar re-checks its year range on every call.
+@lru_cache(maxsize=16384)
+def _is_business_day(day: date, code: str) -> bool:
     if code == "CN":
         try:
             # Knows the 调休 swaps: a make-up Saturday is a workday, a Golden Week Monday is not.
