@@ -630,7 +630,14 @@ def demo_data_exists() -> bool:
 @transaction.atomic
 def demo_data_delete() -> int:
     """Delete the demo customers and everything recorded against them; other data stays."""
+    from huikuan.dunning.models import Charge, DunningAction, DunningActionInvoice
+    from huikuan.messaging.models import OutboxMessage
+
     customer_ids = list(demo_customers().values_list("pk", flat=True))
+    OutboxMessage.objects.filter(customer_id__in=customer_ids).delete()
+    Charge.objects.filter(customer_id__in=customer_ids).delete()
+    DunningActionInvoice.objects.filter(action__customer_id__in=customer_ids).delete()
+    DunningAction.objects.filter(customer_id__in=customer_ids).delete()
     ShortPayment.objects.filter(invoice__customer_id__in=customer_ids).delete()
     Allocation.objects.filter(invoice__customer_id__in=customer_ids, reverses__isnull=False).delete()
     Allocation.objects.filter(invoice__customer_id__in=customer_ids).delete()

@@ -244,3 +244,17 @@ def test_the_shortcut_agrees_with_the_ledger_services_replayed_one_write_at_a_ti
         "written_off": kinds.count(AdjustmentKind.WRITE_OFF),
         "cancelled": kinds.count(AdjustmentKind.CANCELLATION),
     }
+
+
+def test_the_demo_runs_the_days_dunning_and_delivers_its_email():
+    from django.core import mail
+
+    from huikuan.dunning.models import DunningRun
+    from huikuan.messaging.models import OutboxMessage, OutboxStatus
+
+    output = demo("--seed", "3", "--customers", "30")
+
+    assert DunningRun.objects.filter(as_of=AS_OF).exists()
+    sent = OutboxMessage.objects.filter(status=OutboxStatus.SENT, channel="EMAIL").count()
+    assert sent > 0 and len(mail.outbox) == sent
+    assert f"Delivered {sent} e-mails" in output

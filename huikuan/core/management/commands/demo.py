@@ -94,6 +94,7 @@ class Command(BaseCommand):
             )
 
         self._aging_print(as_of)
+        self._dunning_run_and_deliver(as_of)
         demo_login_ensure()
         self.stdout.write(
             _("Demo login: username %(username)s, password %(password)s")
@@ -105,6 +106,63 @@ class Command(BaseCommand):
         self.stdout.write(_("Serving on http://%(address)s/ — press Ctrl-C to stop.") % {"address": address})
         # --insecure: runserver serves the app's CSS itself even with DEBUG off.
         call_command("runserver", address, use_reloader=False, insecure_serving=True)
+
+    def _dunning_run_and_deliver(self, as_of: date) -> None:
+        """Run the day's dunning and deliver its e-mail into a mailbox folder the user can open.
+
+        Unless HUIKUAN_EMAIL_URL says otherwise, e-mail goes to HUIKUAN_HOME/mailbox as .eml files
+        and letters to a print batch under HUIKUAN_HOME/letters. The demo does not wait for the
+        send window: it delivers what the run queued at once.
+        """
+        from huikuan.dunning.engine import RunRefused, dunning_run
+        from huikuan.messaging.delivery import outbox_deliver
+        from huikuan.messaging.email_url import FILE_BACKEND, UNCONFIGURED_BACKEND
+        from huikuan.messaging.letters import letter_batch_create
+        from huikuan.messaging.models import OutboxMessage, OutboxStatus
+
+        try:
+            result = dunning_run(as_of=as_of, triggered_by="demo", list_actions=False)
+        except RunRefused as error:
+            self.stdout.write(_("Dunning: %(reason)s") % {"reason": error.message})
+            return
+        if result.already_ran:
+            self.stdout.write(_("Dunning for %(date)s has already run.") % {"date": as_of.isoformat()})
+        else:
+            self.stdout.write(
+                _(
+                    "Dunning for %(date)s: %(actions)s customers reached a stage; %(messages)s messages queued, "
+                    "%(tasks)s call and visit tasks, %(holds)s credit holds."
+                )  # fmt: skip
+                % {
+                    "date": as_of.isoformat(),
+                    "actions": result.actions_created,
+                    "messages": result.messages_created,
+                    "tasks": result.tasks_created,
+                    "holds": result.holds_placed,
+                }
+            )
+        if settings.EMAIL_BACKEND == UNCONFIGURED_BACKEND:
+            settings.EMAIL_BACKEND = FILE_BACKEND
+            settings.EMAIL_FILE_PATH = str(settings.HUIKUAN_HOME / "mailbox")
+        queued = OutboxMessage.objects.filter(status=OutboxStatus.QUEUED)
+        latest = queued.order_by("-not_before_at").values_list("not_before_at", flat=True).first()
+        moment = max(timezone.now(), latest) if latest else timezone.now()
+        report = outbox_deliver(now=moment, channels=["EMAIL"])
+        batch = letter_batch_create(now=moment)
+        waiting = OutboxMessage.objects.filter(status=OutboxStatus.AWAITING_APPROVAL).count()
+        self.stdout.write(
+            _(
+                "Delivered %(sent)s e-mails to %(where)s; %(waiting)s messages wait for approval "
+                "(huikuan outbox list --status AWAITING_APPROVAL)."
+            )  # fmt: skip
+            % {
+                "sent": report.sent,
+                "where": settings.EMAIL_FILE_PATH or settings.EMAIL_BACKEND,
+                "waiting": waiting,
+            }
+        )
+        if batch is not None:
+            self.stdout.write(_("Letters to print: %(path)s") % {"path": batch.pdf_path})
 
     def _aging_print(self, as_of: date) -> None:
         from huikuan.ledger.aging_report import aging_build, aging_table_text
