@@ -43,6 +43,7 @@ from huikuan.dunning.models import (
     DunningActionInvoice,
     DunningRun,
     InterestRule,
+    Stage,
 )
 from huikuan.dunning.rates import rate_table_load
 from huikuan.ledger.models import Allocation, InvoiceAdjustment
@@ -71,8 +72,19 @@ class ChargeAlreadyWaived(ChargeError):
 
 
 @dataclass(frozen=True, slots=True)
+class _Action:
+    """What booking needs of an action: read as plain values, since model instances cost more."""
+
+    id: int
+    customer_id: int
+    currency: str
+    amount_minor: int
+    stage: Stage
+
+
+@dataclass(frozen=True, slots=True)
 class _InvoiceDue:
-    action: DunningAction
+    action: _Action
     invoice_id: int
     amount_minor: int
     due_date: date
@@ -118,7 +130,7 @@ def interest_for_terms(
 
 
 def _fees(
-    actions: list[DunningAction], terms: dict[int, ContractTerms], done: set[int], as_of: date
+    actions: list[_Action], terms: dict[int, ContractTerms], done: set[int], as_of: date
 ) -> list[Charge]:
     charges = []
     for action in actions:
@@ -143,7 +155,7 @@ def _fees(
             Charge(
                 kind=ChargeKind.FEE,
                 customer_id=action.customer_id,
-                action=action,
+                action_id=action.id,
                 currency=action.currency,
                 amount_minor=amount,
                 charge_date=as_of,
@@ -160,9 +172,7 @@ def _fees(
     return charges
 
 
-def _interest(
-    run: DunningRun, actions: dict[int, DunningAction], terms: dict[int, ContractTerms]
-) -> list[Charge]:
+def _interest(run: DunningRun, actions: dict[int, _Action], terms: dict[int, ContractTerms]) -> list[Charge]:
     as_of = run.as_of
     lines = DunningActionInvoice.objects.filter(
         action__run=run, action__customer__contract_terms__interest_rule__in=INTEREST_RULES
@@ -249,7 +259,7 @@ def _interest(
                     kind=ChargeKind.INTEREST,
                     customer_id=action.customer_id,
                     invoice_id=due.invoice_id,
-                    action=action,
+                    action_id=action.id,
                     currency=due.currency,
                     amount_minor=increment,
                     charge_date=as_of,
@@ -268,7 +278,7 @@ def _interest(
                     kind=ChargeKind.COMPENSATION,
                     customer_id=action.customer_id,
                     invoice_id=due.invoice_id,
-                    action=action,
+                    action_id=action.id,
                     currency=due.currency,
                     amount_minor=result.compensation_minor,
                     charge_date=as_of,
@@ -284,11 +294,12 @@ def charges_book_for_run(*, run: DunningRun) -> int:
 
     Meant to run inside the run's transaction, after its actions and invoice lines exist.
     """
+    stages = {stage.id: stage for stage in Stage.objects.filter(actions__run=run).distinct()}
     actions = {
-        action.id: action
-        for action in DunningAction.objects.filter(run=run)
-        .select_related("stage")
-        .only("id", "customer_id", "currency", "amount_minor", "as_of", "stage")
+        action_id: _Action(action_id, customer_id, currency, amount_minor, stages[stage_id])
+        for action_id, customer_id, currency, amount_minor, stage_id in DunningAction.objects.filter(
+            run=run
+        ).values_list("id", "customer_id", "currency", "amount_minor", "stage_id")
     }
     if not actions:
         return 0

@@ -32,10 +32,11 @@ Rules (see docs/interest.md for the sources):
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import ROUND_DOWN, Context, Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
@@ -79,6 +80,12 @@ UK_COMPENSATION_BANDS: tuple[tuple[int | None, int], ...] = (
 EU_COMPENSATION: Mapping[str, Decimal] = {"EUR": Decimal(40)}
 
 RateTable = Mapping[str, Sequence[tuple[date, Decimal]]]
+_Ratio = tuple[int, int]
+
+# Turning an exact fraction into a Decimal before rounding: 60 digits make the Decimal exact for
+# any value that can sit on a half minor unit (such a value has a terminating expansion), and far
+# closer than rounding can notice for any other.
+_EXACT = Context(prec=60)
 
 
 class InterestError(HuikuanError):
@@ -175,11 +182,8 @@ def rate_text(rate: Decimal) -> str:
 
 def decimal_text(value: Fraction, *, places: int) -> str:
     """Return a fraction as decimal text cut (not rounded) to ``places``, for evidence only."""
-    with localcontext() as context:
-        context.prec = 60
-        exact = Decimal(value.numerator) / Decimal(value.denominator)
-    text = f"{exact.quantize(Decimal(1).scaleb(-places), rounding='ROUND_DOWN'):f}"
-    return text
+    exact = _EXACT.divide(Decimal(value.numerator), Decimal(value.denominator))
+    return f"{exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN):f}"
 
 
 def parse_percent(text: str | Decimal | int, *, what: str) -> Decimal:
@@ -193,10 +197,14 @@ def parse_percent(text: str | Decimal | int, *, what: str) -> Decimal:
     return value
 
 
+def _effective(entry: tuple[date, Decimal]) -> date:
+    return entry[0]
+
+
 def rate_in_force(rates: RateTable, series: str, day: date) -> Decimal:
     """Return the rate of ``series`` in force on ``day``: the latest one effective on or before it."""
     entries = rates.get(series) or ()
-    index = bisect.bisect_right([effective for effective, _ in entries], day) - 1
+    index = bisect.bisect_right(entries, day, key=_effective) - 1
     if index < 0:
         first = f"; the table starts {entries[0][0].isoformat()}" if entries else " (the table is empty)"
         raise RateMissing(
@@ -251,13 +259,23 @@ def _half_year_starts(after: date, through: date) -> list[date]:
     return [day for day in _first_days_of_months(after, through) if day.month in (1, 7)]
 
 
-def _round_minor(value: Fraction, currency: str) -> int:
-    """Round an exact major-unit amount once, half-up, through core.money."""
-    with localcontext() as context:
-        # Enough digits that the decimal is exact for any value that can sit on a half minor unit.
-        context.prec = 60
-        decimal = Decimal(value.numerator) / Decimal(value.denominator)
-    return to_minor(decimal, currency)
+def _round_minor(value: _Ratio, currency: str) -> int:
+    """Round an exact amount in minor units once, half-up, through core.money."""
+    minor = _EXACT.divide(Decimal(value[0]), Decimal(value[1]))
+    return to_minor(minor.scaleb(-exponent(currency)), currency)
+
+
+def _plus(a: _Ratio, b: _Ratio) -> _Ratio:
+    if a[0] == 0:
+        return b
+    if a[1] == b[1]:
+        return (a[0] + b[0], a[1])
+    return (a[0] * b[1] + b[0] * a[1], a[1] * b[1])
+
+
+def _reduced(value: _Ratio) -> _Ratio:
+    divisor = math.gcd(value[0], value[1])
+    return (value[0] // divisor, value[1] // divisor)
 
 
 def interest_compute(
@@ -305,7 +323,6 @@ def interest_compute(
     if markup < 0:
         raise InterestInputInvalid("the LPR markup cannot be negative")
 
-    unit = Fraction(1, 10 ** exponent(currency))
     breach = due_date + timedelta(days=1)
     start = due_date + timedelta(days=grace_days + 1)
     end = until_date
@@ -347,37 +364,57 @@ def interest_compute(
     )
     capitalise_set = set(capitalise_days)
 
-    principal = Fraction(principal_minor) * unit
-    capitalised = Fraction(0)
-    since_capitalised = Fraction(0)
-    raw: list[tuple[date, date, Decimal, Fraction, Fraction]] = []
+    # Exact amounts are kept in minor units as (numerator, denominator) pairs of ints: Fraction
+    # would take a gcd at every step, which costs more than all the rest of the calculation.
+    capitalised: _Ratio = (0, 1)
+    since_capitalised: _Ratio = (0, 1)
+    paid = 0
+    paid_index = 0
+    raw: list[tuple[date, date, Decimal, _Ratio, _Ratio]] = []
     for index, first in enumerate(boundaries):
         last = boundaries[index + 1] - timedelta(days=1) if index + 1 < len(boundaries) else end
         if first in capitalise_set:
-            capitalised += since_capitalised
-            since_capitalised = Fraction(0)
-        paid = sum((minor for day, minor in ordered_payments if day < first), 0)
-        base = max(Fraction(0), principal - Fraction(paid) * unit + capitalised)
+            capitalised = _reduced(_plus(capitalised, since_capitalised))
+            since_capitalised = (0, 1)
+        while paid_index < len(ordered_payments) and ordered_payments[paid_index][0] < first:
+            paid += ordered_payments[paid_index][1]
+            paid_index += 1
+        base = _plus((principal_minor - paid, 1), capitalised)
+        if base[0] < 0:
+            base = (0, 1)
         rate = rate_of(first)
+        rate_numerator, rate_denominator = rate.as_integer_ratio()
         days = (last - first).days + 1
-        exact = base * Fraction(rate) / 100 * days / divisor
-        since_capitalised += exact
-        if raw and raw[-1][2] == rate and raw[-1][3] == base:
-            previous = raw[-1]
-            raw[-1] = (previous[0], last, rate, base, previous[4] + exact)
+        # base x rate / 100 x days / divisor, as one ratio of integers.
+        exact = (base[0] * rate_numerator * days, base[1] * rate_denominator * 100 * divisor)
+        if compound_monthly:
+            since_capitalised = _plus(since_capitalised, exact)
+        previous = raw[-1] if raw else None
+        if previous and previous[2] == rate and previous[3][0] * base[1] == base[0] * previous[3][1]:
+            raw[-1] = (previous[0], last, rate, previous[3], _plus(previous[4], exact))
         else:
             raw.append((first, last, rate, base, exact))
 
     # Each period shows its share of the once-rounded total: the rounded running sum less the
     # rounded running sum before it. The shares add up to the total and each is within one minor
     # unit of its exact value, so the table a customer reads sums to what is claimed.
+    scale = 10 ** exponent(currency)
     periods = []
-    running = Fraction(0)
+    running: _Ratio = (0, 1)
     shown = 0
     for first, last, rate, base, exact in raw:
-        running += exact
+        running = _plus(running, exact)
         rounded = _round_minor(running, currency)
-        periods.append(InterestPeriod(first, last, rate, base, exact, rounded - shown))
+        periods.append(
+            InterestPeriod(
+                first,
+                last,
+                rate,
+                Fraction(base[0], base[1] * scale),
+                Fraction(exact[0], exact[1] * scale),
+                rounded - shown,
+            )
+        )
         shown = rounded
 
     compensation = 0
@@ -392,7 +429,7 @@ def interest_compute(
         due_date=due_date,
         until_date=until_date,
         periods=tuple(periods),
-        exact=running,
+        exact=Fraction(running[0], running[1] * scale),
         interest_minor=shown,
         compensation_minor=compensation,
     )
