@@ -7,6 +7,10 @@ median of --repeat runs; peak memory is the child process's maximum resident set
 
 Usage: python benchmarks/foundation.py [--customers N] [--invoices M] [--repeat 3] [--only sqlite]
 Writes benchmarks/results/foundation.json and prints a table.
+
+With --workdir DIR the generated files and databases stay in DIR; a later run with --aging-only
+and the same DIR skips generating and importing, applies any new migrations to the databases
+left there and times aging alone, which takes seconds instead of minutes.
 """
 
 from __future__ import annotations
@@ -35,12 +39,13 @@ from datetime import date
 import django
 django.setup()
 from huikuan.ledger.aging_report import aging_build
-times = []
+times, cpu = [], []
 for _ in range(int(sys.argv[1])):
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     report = aging_build(as_of=date.fromisoformat(sys.argv[2]), by="customer")
     times.append(time.perf_counter() - started)
-print(json.dumps({"times": times, "customers": len(report["customers"]),
+    cpu.append(time.process_time() - started_cpu)
+print(json.dumps({"times": times, "cpu": cpu, "customers": len(report["customers"]),
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -59,20 +64,54 @@ def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, float, st
     return elapsed, usage.ru_maxrss / 1024, stdout
 
 
-def fresh_database(kind: str, workdir: Path, postgres_url: str | None, attempt: int) -> str:
+def database_url(kind: str, workdir: Path, postgres_url: str | None) -> str:
     if kind == "sqlite":
-        path = workdir / f"bench-{attempt}.sqlite3"
+        return f"sqlite:///{workdir / 'bench.sqlite3'}"
+    assert postgres_url
+    return urlunsplit(urlsplit(postgres_url)._replace(path="/huikuan_bench"))
+
+
+def fresh_database(kind: str, workdir: Path, postgres_url: str | None) -> str:
+    """Return the URL of an empty benchmark database, dropping the one of an earlier attempt."""
+    if kind == "sqlite":
         for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return f"sqlite:///{path}"
+            Path(f"{workdir / 'bench.sqlite3'}{suffix}").unlink(missing_ok=True)
+        return database_url(kind, workdir, postgres_url)
     import psycopg
 
     assert postgres_url
-    parts = urlsplit(postgres_url)
     with psycopg.connect(postgres_url, autocommit=True) as connection:
         connection.execute("DROP DATABASE IF EXISTS huikuan_bench")
         connection.execute("CREATE DATABASE huikuan_bench")
-    return urlunsplit(parts._replace(path="/huikuan_bench"))
+    return database_url(kind, workdir, postgres_url)
+
+
+def time_aging(kind: str, repeat: int, env: dict[str, str]) -> dict:
+    """Time aging_build in a process of its own; peak memory is that process's maximum resident set."""
+    _s, peak, out = run_measured([sys.executable, "-c", AGING_PROBE, str(repeat), AS_OF], env)
+    probe = json.loads(out)
+    print(
+        f"  {kind} aging: "
+        + ", ".join(f"{t:.2f} s ({c:.2f} s CPU)" for t, c in zip(probe["times"], probe["cpu"], strict=True)),
+        file=sys.stderr,
+    )
+    return {
+        "aging_s": round(statistics.median(probe["times"]), 3),
+        "aging_runs_s": [round(t, 3) for t in probe["times"]],
+        "aging_cpu_s": [round(t, 3) for t in probe["cpu"]],
+        "aging_peak_mb": round(peak),
+        "aging_customers": probe["customers"],
+    }
+
+
+def bench_aging_only(kind: str, args: argparse.Namespace, workdir: Path) -> dict:
+    """Time aging on the database an earlier run left in the work directory, after migrating it."""
+    url = database_url(kind, workdir, os.environ.get("HUIKUAN_BENCH_POSTGRES_URL"))
+    if kind == "sqlite" and not (workdir / "bench.sqlite3").exists():
+        raise SystemExit(f"--aging-only: no database in {workdir}; run once with --workdir {workdir} first")
+    env = {**os.environ, "HUIKUAN_DATABASE_URL": url, "HUIKUAN_HOME": str(workdir)}
+    run_measured([*HUIKUAN, "migrate", "-v0"], env)
+    return {"database": kind, **time_aging(kind, args.repeat, env)}
 
 
 def bench_database(kind: str, args: argparse.Namespace, data: Path, workdir: Path) -> dict:
@@ -82,7 +121,7 @@ def bench_database(kind: str, args: argparse.Namespace, data: Path, workdir: Pat
     customer_imports: list[float] = []
     env: dict[str, str] = {}
     for attempt in range(args.repeat):
-        url = fresh_database(kind, workdir, postgres_url, attempt)
+        url = fresh_database(kind, workdir, postgres_url)
         env = {**os.environ, "HUIKUAN_DATABASE_URL": url, "HUIKUAN_HOME": str(workdir)}
         run_measured([*HUIKUAN, "migrate", "-v0"], env)
         seconds, _peak, _out = run_measured(
@@ -93,17 +132,12 @@ def bench_database(kind: str, args: argparse.Namespace, data: Path, workdir: Pat
         imports.append(seconds)
         import_peaks.append(peak)
         print(f"  {kind} import {attempt + 1}/{args.repeat}: {seconds:.1f} s", file=sys.stderr)
-    _s, aging_peak, out = run_measured([sys.executable, "-c", AGING_PROBE, str(args.repeat), AS_OF], env)
-    probe = json.loads(out)
     return {
         "database": kind,
         "import_customers_s": round(statistics.median(customer_imports), 2),
         "import_invoices_s": round(statistics.median(imports), 2),
         "import_invoices_peak_mb": round(max(import_peaks)),
-        "aging_s": round(statistics.median(probe["times"]), 3),
-        "aging_runs_s": [round(t, 3) for t in probe["times"]],
-        "aging_peak_mb": round(aging_peak),
-        "aging_customers": probe["customers"],
+        **time_aging(kind, args.repeat, env),
     }
 
 
@@ -116,20 +150,36 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", choices=["sqlite", "postgres"])
     parser.add_argument("--output", type=Path, default=HERE / "results" / "foundation.json")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="keep generated files and databases here (default: a temporary directory)",
+    )
+    parser.add_argument(
+        "--aging-only",
+        action="store_true",
+        help="reuse the databases an earlier run left in --workdir: migrate them and time aging only",
+    )
     args = parser.parse_args()
+    if args.aging_only and not args.workdir:
+        parser.error("--aging-only needs the --workdir of an earlier run")
     kinds = [args.only] if args.only else ["sqlite", "postgres"]
     if "postgres" in kinds and not os.environ.get("HUIKUAN_BENCH_POSTGRES_URL"):
         print("HUIKUAN_BENCH_POSTGRES_URL is not set: skipping PostgreSQL", file=sys.stderr)
         kinds.remove("postgres")
     with tempfile.TemporaryDirectory(prefix="huikuan-bench-") as tmp:
-        workdir = Path(tmp)
-        data = workdir / "data"
-        subprocess.run(
-            [sys.executable, str(HERE / "generate.py"), str(data), "--customers", str(args.customers),
-             "--invoices", str(args.invoices)],
-            check=True,
-        )  # fmt: skip
-        rows = [bench_database(kind, args, data, workdir) for kind in kinds]
+        workdir = args.workdir.resolve() if args.workdir else Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        if args.aging_only:
+            rows = [bench_aging_only(kind, args, workdir) for kind in kinds]
+        else:
+            data = workdir / "data"
+            subprocess.run(
+                [sys.executable, str(HERE / "generate.py"), str(data), "--customers", str(args.customers),
+                 "--invoices", str(args.invoices)],
+                check=True,
+            )  # fmt: skip
+            rows = [bench_database(kind, args, data, workdir) for kind in kinds]
     result = {
         "benchmark": "foundation",
         "date": datetime.now(UTC).date().isoformat(),
@@ -148,9 +198,13 @@ def main() -> None:
     )
     print(header)
     for row in rows:
+        imported = [
+            row.get(key, "-")
+            for key in ("import_customers_s", "import_invoices_s", "import_invoices_peak_mb")
+        ]
         print(
-            f"{row['database']:<10} {row['import_customers_s']:>14} {row['import_invoices_s']:>14} "
-            f"{row['import_invoices_peak_mb']:>10} {row['aging_s']:>8} {row['aging_peak_mb']:>9}"
+            f"{row['database']:<10} {imported[0]:>14} {imported[1]:>14} "
+            f"{imported[2]:>10} {row['aging_s']:>8} {row['aging_peak_mb']:>9}"
         )
     print(f"written to {args.output}")
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import gc
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import pairwise
-from operator import add
+from operator import add, call, itemgetter
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -42,7 +42,6 @@ from huikuan.ledger.aging import (
 from huikuan.ledger.models import Allocation, Invoice, InvoiceAdjustment
 
 GROUPINGS = ("customer", "collector", "grade", "currency")
-_FETCH_SIZE = 10_000
 
 
 class AgingGroupingInvalid(HuikuanError):
@@ -56,7 +55,9 @@ def _db_date(day: date) -> Any:
     return connection.ops.adapt_datefield_value(day)
 
 
-def _open_amounts_sql(*, as_of: date, bounds: Sequence[int], later_only: bool) -> tuple[str, list[Any]]:
+def _open_amounts_sql(
+    *, as_of: date, bounds: Sequence[int], later_only: bool, by: str
+) -> tuple[str, list[Any]]:
     """Return a query of open amounts as of the date, one row per customer and currency.
 
     With ``later_only`` false it sums invoices open today, read from the invoice_open_for_aging
@@ -66,15 +67,15 @@ def _open_amounts_sql(*, as_of: date, bounds: Sequence[int], later_only: bool) -
     follows the activity since D, nothing for today's report. Invoices settled on or before D
     appear in neither.
 
-    Rows hold the bucket amounts, then the total. Invoices are summed cumulatively: ``d0`` is
-    what falls due on or after the first bucket edge (the as-of date: not yet due), ``d1`` on or
-    after the second, and so on; one comparison per edge and invoice instead of two is most of
-    the query's cost. Bucket amounts are the differences, taken once per customer.
+    Rows hold code, name, currency, the grouping key (the collector's username or the grade
+    when grouped by those, else null: the customer report needs no join with users), the bucket
+    amounts, then the total. Invoices are summed cumulatively: ``d0`` is what falls due on or
+    after the first bucket edge (the as-of date: not yet due), ``d1`` on or after the second,
+    and so on; one comparison per edge and invoice instead of two is most of the query's cost.
+    Bucket amounts are the differences, taken once per customer.
     """
     invoice, allocation = Invoice._meta.db_table, Allocation._meta.db_table
     adjustment, customer = InvoiceAdjustment._meta.db_table, Customer._meta.db_table
-    user_model = get_user_model()
-    user, username = user_model._meta.db_table, user_model.USERNAME_FIELD
     edges = [_db_date(edge) for edge in bucket_due_dates(as_of, bounds)]
     columns = [f"d{k}" for k in range(len(edges))] + ["total"]
     day = _db_date(as_of)
@@ -104,37 +105,48 @@ def _open_amounts_sql(*, as_of: date, bounds: Sequence[int], later_only: bool) -
     ]
     # The outer query turns the cumulative sums of the grouped rows into bucket amounts.
     buckets = ["g.d0", *(f"g.{later} - g.{earlier}" for earlier, later in pairwise(columns))]
+    key, users = "NULL", ""
+    if by == "grade":
+        key = "c.grade"
+    elif by == "collector":
+        user_model = get_user_model()
+        key = f"u.{user_model.USERNAME_FIELD}"
+        users = f"LEFT JOIN {user_model._meta.db_table} u ON u.id = c.collector_id"
     sql = f"""
-        SELECT c.code, c.name, c.grade, u.{username}, g.currency, {", ".join(buckets)}, g.total
+        SELECT c.code, c.name, g.currency, {key}, {", ".join(buckets)}, g.total
         FROM (
             SELECT i.customer_id, i.currency, {", ".join(sums)}, CAST(SUM({amount}) AS BIGINT) AS total
             FROM {source}
             GROUP BY i.customer_id, i.currency
         ) g
         JOIN {customer} c ON c.id = g.customer_id
-        LEFT JOIN {user} u ON u.id = c.collector_id
+        {users}
         ORDER BY c.code, g.currency
     """
     return sql, [*edges, *source_params]
 
 
-def _open_amount_rows(*, as_of: date, bounds: Sequence[int]) -> Iterator[tuple]:
-    """Yield (code, name, grade, collector, currency, *bucket amounts, total), by code, where total > 0.
+def _open_amount_rows(*, as_of: date, bounds: Sequence[int], by: str) -> list[tuple]:
+    """Return (code, name, currency, grouping key, *bucket amounts, total), by code, where total > 0.
 
-    Today's open amounts stream from the database; the corrections for activity after the
-    as-of date, usually few, are held in memory and merged in.
+    Today's open amounts come from one query, read in one go; the corrections for activity
+    after the as-of date, usually none, are merged in.
     """
-    corrections: dict[tuple, list[int]] = {}
-    for row in _rows(*_open_amounts_sql(as_of=as_of, bounds=bounds, later_only=True)):
-        corrections[row[:5]] = list(row[5:])
-    rows: Iterator[tuple] = _rows(*_open_amounts_sql(as_of=as_of, bounds=bounds, later_only=False))
+    corrections = {
+        row[:4]: row[4:]
+        for row in _fetch_all(*_open_amounts_sql(as_of=as_of, bounds=bounds, later_only=True, by=by))
+    }
+    with _parallel_workers_off():
+        rows = _fetch_all(*_open_amounts_sql(as_of=as_of, bounds=bounds, later_only=False, by=by))
     if corrections:
-        merged = {row[:5]: list(row[5:]) for row in rows}
+        merged = {row[:4]: row[4:] for row in rows}
         for key, extra in corrections.items():
-            merged[key] = list(map(add, merged.get(key, [0] * len(extra)), extra))
-        ordered = sorted(merged.items(), key=lambda item: (item[0][0], item[0][4]))  # code, currency
-        rows = ((*key, *amounts) for key, amounts in ordered)
-    return (row for row in rows if row[-1] > 0)
+            merged[key] = tuple(map(add, merged.get(key, (0,) * len(extra)), extra))
+        ordered = sorted(merged.items(), key=lambda item: (item[0][0], item[0][2]))  # code, currency
+        rows = [(*key, *amounts) for key, amounts in ordered]
+    if rows and min(map(itemgetter(-1), rows)) <= 0:
+        rows = [row for row in rows if row[-1] > 0]
+    return rows
 
 
 def _monthly_sales(
@@ -206,11 +218,44 @@ def _dso_by_currency(*, as_of: date, receivables: dict[str, int]) -> dict[str, D
     return result
 
 
-def _rows(sql: str, params: list[Any]) -> Iterator[tuple]:
+@contextmanager
+def _parallel_workers_off() -> Iterator[None]:
+    """Plan the next queries without parallel workers on PostgreSQL, then restore the setting.
+
+    For the grouped query PostgreSQL likes a parallel join in which every worker computes the
+    whole aggregate over all open invoices again; on a small server that doubles the work and
+    the time. The setting is the session's (Django runs in autocommit), set back right after.
+    Two extra round trips of a fraction of a millisecond each.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    name = "max_parallel_workers_per_gather"
+    with connection.cursor() as cursor:
+        # The select list is evaluated in order: the old value is read before it is replaced.
+        cursor.execute("SELECT current_setting(%s), set_config(%s, '0', false)", [name, name])
+        (previous, _zero) = cursor.fetchone()
+    try:
+        yield
+    except BaseException:
+        # Inside a transaction the failed query has aborted it, and its rollback undoes the
+        # setting; outside one the connection still answers, so the setting is put back.
+        if not connection.in_atomic_block:
+            _setting_restore(name, previous)
+        raise
+    _setting_restore(name, previous)
+
+
+def _setting_restore(name: str, value: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, %s, false)", [name, value])
+
+
+def _fetch_all(sql: str, params: list[Any]) -> list[tuple]:
+    """Return all rows of a query as tuples, fetched in one call (no per-batch round trips)."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        while batch := cursor.fetchmany(_FETCH_SIZE):
-            yield from batch
+        return cursor.fetchall()
 
 
 # --- shaping -----------------------------------------------------------------------------
@@ -272,25 +317,25 @@ def _aging_build(*, as_of: date, by: str, buckets: Sequence[int]) -> dict:
     bounds = buckets_validate(buckets)
     labels = bucket_labels(bounds)
 
+    rows = _open_amount_rows(as_of=as_of, bounds=bounds, by=by)
+    # Shaped column by column: each step is one pass in C over a column (zip, map, sum) instead
+    # of a handful of Python operations per customer.
+    columns = list(zip(*rows, strict=True)) if rows else [()] * (len(labels) + 5)
+    codes, names, currencies, group_keys = columns[:4]
+    amounts = columns[4:]  # the buckets, then the total
+    formatters = {currency: _formatter(currency) for currency in sorted(set(currencies))}
+    if len({exponent(currency) for currency in formatters}) <= 1:
+        fmt = next(iter(formatters.values()), str)
+        texts = [map(fmt, column) for column in amounts]
+    else:
+        row_formatters = [formatters[currency] for currency in currencies]
+        texts = [map(call, row_formatters, column) for column in amounts]
     keys = ("code", "name", "currency", *labels, "total")
-    formatters: dict[str, Callable[[int], str]] = {}
-    per_currency: dict[str, list[list[int]]] = {}  # each customer's amounts, summed at the end
-    per_group: dict[tuple[Any, str], list[list[int]]] = {}
-    customers: list[dict[str, Any]] = []
-    add_customer = customers.append
-    for code, name, grade, collector, currency, *amounts in _open_amount_rows(as_of=as_of, bounds=bounds):
-        fmt = formatters.get(currency) or formatters.setdefault(currency, _formatter(currency))
-        add_customer(dict(zip(keys, (code, name, currency, *map(fmt, amounts)), strict=True)))
-        per_currency.setdefault(currency, []).append(amounts)
-        if by != "customer":
-            key = (collector if by == "collector" else grade if by == "grade" else currency, currency)
-            per_group.setdefault(key, []).append(amounts)
-    # Column sums run in C; the last figure is the number of customers, for the counts.
-    totals = {
-        currency: [*map(sum, zip(*rows, strict=True)), len(rows)] for currency, rows in per_currency.items()
-    }
-    groups = {key: [*map(sum, zip(*rows, strict=True)), len(rows)] for key, rows in per_group.items()}
+    customers = [
+        dict(zip(keys, values, strict=True)) for values in zip(codes, names, currencies, *texts, strict=True)
+    ]
 
+    totals = _column_sums(amounts, currencies)
     dso = _dso_by_currency(as_of=as_of, receivables={currency: sums[-2] for currency, sums in totals.items()})
     report: dict[str, Any] = {
         "as_of": as_of.isoformat(),
@@ -305,12 +350,30 @@ def _aging_build(*, as_of: date, by: str, buckets: Sequence[int]) -> dict:
         row["overdue_share"] = str(share(sums[-2] - sums[0], sums[-2]))
         report["totals"][currency] = row
     if by != "customer":
+        group_of = currencies if by == "currency" else group_keys
+        groups = _column_sums(amounts, list(zip(group_of, currencies, strict=True)))
         report["by"] = by
         report["groups"] = [
             {"key": key, "currency": currency, **_summary_row(sums, labels, formatters[currency])}
             for (key, currency), sums in sorted(groups.items(), key=lambda item: _group_order(*item[0]))
         ]
     return report
+
+
+def _column_sums(columns: Sequence[Sequence[int]], keys: Sequence[Hashable]) -> dict[Any, list[int]]:
+    """Return, per key, the sum of each column over the rows with that key, then the row count.
+
+    Sums run in C over whole columns; a single key (the usual one currency) needs no selecting.
+    """
+    positions: dict[Any, list[int]] = {}
+    if len(set(keys)) == 1:
+        return {keys[0]: [*map(sum, columns), len(keys)]}
+    for position, key in enumerate(keys):
+        positions.setdefault(key, []).append(position)
+    return {
+        key: [*(sum(map(column.__getitem__, chosen)) for column in columns), len(chosen)]
+        for key, chosen in positions.items()
+    }
 
 
 def _summary_row(sums: list[int], labels: list[str], fmt: Callable[[int], str]) -> dict[str, Any]:
