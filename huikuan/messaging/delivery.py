@@ -218,7 +218,7 @@ def _catalog() -> Any:
     return template_catalog_load()
 
 
-def _contexts(prepared: Sequence[_Prepared]) -> dict[int, Mapping[str, Any]]:
+def _contexts(prepared: Sequence[_Prepared]) -> Mapping[int, Mapping[str, Any]]:
     """Build each message's template context in a fixed number of queries for the batch."""
     from huikuan.messaging.context import message_context_for_messages
 
@@ -410,7 +410,7 @@ def _messages_update(messages: Sequence[OutboxMessage]) -> None:
     ``bulk_update`` builds a CASE expression per field and row, which costs more than sending the
     e-mails; one UPDATE executed for many parameter rows is what both databases do fastest.
     """
-    fields = [OutboxMessage._meta.get_field(name) for name in _RECORDED_FIELDS]
+    fields: list[Any] = [OutboxMessage._meta.get_field(name) for name in _RECORDED_FIELDS]
     table = connection.ops.quote_name(OutboxMessage._meta.db_table)
     assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
     sql = f"UPDATE {table} SET {assignments} WHERE id = %s"  # noqa: S608 - names from the model
@@ -461,7 +461,8 @@ def _tasks_create(failed: Sequence[_Prepared], *, clock: datetime) -> None:
 def _configured_channels(channels: Iterable[str] | None) -> tuple[list[str], list[str], SmsGateway | None]:
     wanted = [MessageChannel(c.upper()) for c in channels] if channels else list(DELIVERED_CHANNELS)
     gateway = sms_gateway() if MessageChannel.SMS in wanted else None
-    usable, missing = [], []
+    usable: list[str] = []
+    missing: list[str] = []
     for channel in wanted:
         ok = (channel == MessageChannel.EMAIL and email_configured()) or (
             channel == MessageChannel.SMS and gateway is not None
