@@ -174,14 +174,12 @@ class Command(BaseCommand):
             argv.append(f"--concurrency={options['concurrency']}")
         if options["pool"]:
             argv.append(f"--pool={options['pool']}")
-        self.stdout.write(
-            _("Broker %(broker)s: starting a Celery worker%(beat)s (celery -A huikuan %(argv)s).")
-            % {
-                "broker": maybe_sanitize_url(settings.HUIKUAN_BROKER_URL),
-                "beat": "" if options["no_beat"] else _(" with beat"),
-                "argv": " ".join(argv),
-            }
-        )
+        if options["no_beat"]:
+            message = _("Broker %(broker)s: starting a Celery worker (celery -A huikuan %(argv)s).")
+        else:
+            message = _("Broker %(broker)s: starting a Celery worker with beat (celery -A huikuan %(argv)s).")
+        broker = maybe_sanitize_url(settings.HUIKUAN_BROKER_URL)
+        self.stdout.write(message % {"broker": broker, "argv": " ".join(argv)})
         self.stdout.flush()
         app.worker_main(argv)
 
