@@ -316,7 +316,7 @@ def _lines_and_levels_insert(cursor: Any, *, run_id: int, as_of: date) -> None:
 
 def _send_windows(
     cursor: Any, *, ladder: _Ladder, run_id: int, now: datetime
-) -> list[tuple[str, str, int, datetime]]:
+) -> list[tuple[str, str, int, Any]]:
     """The first moment inside each stage's send window, per customer country and zone in this run."""
     from huikuan.core.calendars import customer_zone, send_window_start
 
@@ -339,8 +339,13 @@ def _send_windows(
             window_start=_as_time(stage.window_start),
             window_end=_as_time(stage.window_end),
         )
-        windows.append((country, zone_name, stage_id, start))
+        windows.append((country, zone_name, stage_id, _timestamp(start)))
     return windows
+
+
+def _timestamp(moment: datetime) -> Any:
+    """A datetime as the backend stores it (SQLite: naive UTC text, compared as text by Django)."""
+    return connection.ops.adapt_datetimefield_value(moment)
 
 
 def _as_time(value: time | str) -> time:
@@ -395,7 +400,7 @@ def _messages_insert(cursor: Any, *, ladder: _Ladder, run_id: int, now: datetime
                 *attach_ids,
                 True,
                 False,
-                now,
+                _timestamp(now),
                 run_id,
                 *stage_ids,
             ],
@@ -423,7 +428,7 @@ def _tasks_insert(cursor: Any, *, ladder: _Ladder, run_id: int, as_of: date, now
             JOIN customers_customer c ON c.id = a.customer_id
             WHERE a.run_id = %s AND a.stage_id IN ({marks})
             """,
-            [kind, as_of, now, now, run_id, *stage_ids],
+            [kind, as_of, _timestamp(now), _timestamp(now), run_id, *stage_ids],
         )
         created += cursor.rowcount
     legal_ids = ladder.stage_ids_with(StageChannel.LEGAL_REFERRAL)
@@ -435,7 +440,7 @@ def _tasks_insert(cursor: Any, *, ladder: _Ladder, run_id: int, as_of: date, now
             UPDATE customers_customer SET status = %s, updated_at = %s
             WHERE id IN (SELECT customer_id FROM dunning_dunningaction WHERE run_id = %s AND stage_id IN ({marks}))
             """,
-            [CustomerStatus.LEGAL, now, run_id, *legal_ids],
+            [CustomerStatus.LEGAL, _timestamp(now), run_id, *legal_ids],
         )
     return created
 
