@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import unicodedata
 from collections.abc import Callable, Hashable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
@@ -24,6 +25,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.backends.utils import CursorWrapper
 
 from huikuan.core.errors import HuikuanError
 from huikuan.core.money import exponent
@@ -150,19 +152,20 @@ def _open_amount_rows(*, as_of: date, bounds: Sequence[int], by: str) -> list[tu
 
 
 def _monthly_sales(
-    *, since: date | None, until: date, currencies: Sequence[str]
+    cursor: CursorWrapper, *, since: date | None, until: date, currencies: Sequence[str]
 ) -> dict[str, dict[Month, int]]:
     """Return invoiced amounts per currency and month, issued from ``since`` (or ever) to ``until``.
 
     The query groups by day, in the order of the invoice_sales_by_day index it reads alone;
     days are summed into months here (a few hundred rows), which spares the database a sort.
     """
+    adapt = cursor.db.ops.adapt_datefield_value
     marks = ", ".join(["%s"] * len(currencies))
-    params: list[Any] = [_db_date(until), *currencies]
+    params: list[Any] = [adapt(until), *currencies]
     after = ""
     if since is not None:
         after = "AND i.issue_date >= %s"
-        params.append(_db_date(since))
+        params.append(adapt(since))
     sql = f"""
         SELECT i.issue_date, i.currency, CAST(SUM(i.amount_minor) AS BIGINT)
         FROM {Invoice._meta.db_table} i
@@ -170,14 +173,13 @@ def _monthly_sales(
         GROUP BY i.issue_date, i.currency
     """
     sales: dict[str, dict[Month, int]] = {currency: {} for currency in currencies}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for day, currency, amount in cursor.fetchall():
-            if isinstance(day, str):  # SQLite hands back the ISO text
-                day = date.fromisoformat(day)
-            months = sales[currency]
-            key = (day.year, day.month)
-            months[key] = months.get(key, 0) + amount
+    cursor.execute(sql, params)
+    for day, currency, amount in cursor.fetchall():
+        if isinstance(day, str):  # SQLite hands back the ISO text
+            day = date.fromisoformat(day)
+        months = sales[currency]
+        key = (day.year, day.month)
+        months[key] = months.get(key, 0) + amount
     return sales
 
 
@@ -186,8 +188,14 @@ def _monthly_sales(
 _SALES_WINDOWS: tuple[int | None, ...] = (3, 12, None)
 
 
-def _dso_by_currency(*, as_of: date, receivables: dict[str, int]) -> dict[str, Decimal | None]:
-    """Return the count-back DSO of each currency's receivable, reading only the months it needs."""
+def _dso_by_currency(
+    cursor: CursorWrapper, *, as_of: date, receivables: dict[str, int]
+) -> dict[str, Decimal | None]:
+    """Return the count-back DSO of each currency's receivable, reading only the months it needs.
+
+    Queries go through the given cursor, so that the work can run in another thread on the
+    report's own connection and transaction (see ``_aging_build``).
+    """
     result: dict[str, Decimal | None] = {}
     sales: dict[str, dict[Month, int]] = {currency: {} for currency in receivables}
     pending = sorted(receivables)
@@ -201,7 +209,7 @@ def _dso_by_currency(*, as_of: date, receivables: dict[str, int]) -> dict[str, D
             covered += window
             earliest = month_shift(month_key(as_of), -(covered - 1))
             since = date(earliest[0], earliest[1], 1)
-        for currency, months in _monthly_sales(since=since, until=until, currencies=pending).items():
+        for currency, months in _monthly_sales(cursor, since=since, until=until, currencies=pending).items():
             sales[currency].update(months)
         for currency in list(pending):
             dso = dso_count_back(
@@ -331,12 +339,19 @@ def _aging_build(*, as_of: date, by: str, buckets: Sequence[int]) -> dict:
         row_formatters = [formatters[currency] for currency in currencies]
         texts = [map(call, row_formatters, column) for column in amounts]
     keys = ("code", "name", "currency", *labels, "total")
-    customers = [
-        dict(zip(keys, values, strict=True)) for values in zip(codes, names, currencies, *texts, strict=True)
-    ]
-
     totals = _column_sums(amounts, currencies)
-    dso = _dso_by_currency(as_of=as_of, receivables={currency: sums[-2] for currency, sums in totals.items()})
+    receivables = {currency: sums[-2] for currency, sums in totals.items()}
+    # The sales for DSO are read while this thread shapes the customers: the database works
+    # (SQLite and psycopg let go of the GIL while they wait for it) as Python builds strings.
+    # The other thread uses this thread's connection, so it sees the same transaction; nothing
+    # else touches the connection until it is done.
+    with connection.cursor() as cursor, ThreadPoolExecutor(max_workers=1) as executor:
+        dso_pending = executor.submit(_dso_by_currency, cursor, as_of=as_of, receivables=receivables)
+        customers = [
+            dict(zip(keys, values, strict=True))
+            for values in zip(codes, names, currencies, *texts, strict=True)
+        ]
+    dso = dso_pending.result()
     report: dict[str, Any] = {
         "as_of": as_of.isoformat(),
         "buckets": labels,
