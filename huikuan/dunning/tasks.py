@@ -28,13 +28,18 @@ def dunning_run_task(*, as_of: str | None = None, triggered_by: str = "celery") 
 
     day = date.fromisoformat(as_of) if as_of else company_date(timezone.now())
     try:
-        result = dunning_run(as_of=day, triggered_by=triggered_by)
+        result = dunning_run(as_of=day, triggered_by=triggered_by, list_actions=False)
     except RunRefused as error:
         # A later run exists or no policy is active: retrying cannot help, a person must look.
         logger.warning("dunning run %s refused: %s", day.isoformat(), error.message)
         return {"as_of": day.isoformat(), "refused": error.message}
+    # After the run's commit, and again after a crash that came between: fills only empty scripts.
+    from huikuan.collections.services import task_scripts_render
+
+    scripts = task_scripts_render(run_id=result.run_id)
     summary = {
         "run_id": result.run_id,
+        "scripts": scripts,
         "as_of": day.isoformat(),
         "already_ran": result.already_ran,
         "actions": result.actions_created,

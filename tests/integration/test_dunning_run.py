@@ -345,3 +345,21 @@ def test_the_run_command_refuses_an_earlier_date_in_one_line():
     with pytest.raises(CommandError, match="cannot be dated before") as raised:
         call_command("dunning", "run", "--as-of", "2026-11-01", stdout=StringIO())
     assert raised.value.returncode == 2
+
+
+def test_call_tasks_get_the_stage_script_in_the_customers_language_after_the_run():
+    from huikuan.collections.services import task_scripts_render
+    from huikuan.customers.services import contact_create
+
+    customer = make_customer(code="CALLME", name="上海某某贸易有限公司", country="CN", grade="B")
+    contact_create(customer=customer, name="王经理", phone="13800000000", language="zh-hans", is_primary=True)
+    invoice = due_on(customer, TODAY - timedelta(days=12), number="INV-CALL-1")
+    InvoiceDunningLevel.objects.create(invoice=invoice, level=3, level_date=TODAY - timedelta(days=9))
+    result = run()
+    assert Task.objects.get().script == ""
+
+    filled = task_scripts_render(run_id=result.run_id)
+
+    script = Task.objects.get().script
+    assert filled == 1 and "INV-CALL-1" in script and "王经理" in script
+    assert task_scripts_render(run_id=result.run_id) == 0  # only empty scripts are filled

@@ -125,6 +125,9 @@ class Command(BaseCommand):
         except RunRefused as error:
             self.stdout.write(_("Dunning: %(reason)s") % {"reason": error.message})
             return
+        from huikuan.collections.services import task_scripts_render
+
+        task_scripts_render(run_id=result.run_id)
         if result.already_ran:
             self.stdout.write(_("Dunning for %(date)s has already run.") % {"date": as_of.isoformat()})
         else:

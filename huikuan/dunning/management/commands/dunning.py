@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from huikuan.collections.services import task_scripts_render
 from huikuan.core.errors import HuikuanError
 from huikuan.dunning.engine import RunResult, dunning_run
 from huikuan.dunning.preview import dunning_preview
@@ -79,6 +80,8 @@ class Command(BaseCommand):
     def _run(self, options: dict[str, Any]) -> None:
         as_of = _parse_date(options["as_of"])
         result = dunning_run(as_of=as_of, dry_run=options["dry_run"], triggered_by="cli")
+        if not result.dry_run and result.tasks_created:
+            task_scripts_render(run_id=result.run_id)
         if options["format"] == "json":
             self.stdout.write(json.dumps(run_json(result), ensure_ascii=False, indent=2))
             return
