@@ -433,3 +433,188 @@ def interest_compute(
         interest_minor=shown,
         compensation_minor=compensation,
     )
+
+
+# --- the fast path: one rate on the whole principal -------------------------------------------
+#
+# Most late invoices in a dunning run have no payment yet and a rate that does not change during
+# the delay. Their interest is a single product, principal x rate x days / (100 x day count), and
+# the general computation's Fractions, Decimals and period bookkeeping cost far more than that
+# product. interest_simple computes exactly the same result (the same rounding, the same evidence
+# text) in integers, and declines (returns None) whenever the general computation is needed.
+
+
+def _half_up(numerator: int, denominator: int) -> int:
+    """Return numerator / denominator (denominator > 0) rounded half away from zero, as ROUND_HALF_UP."""
+    if numerator >= 0:
+        return (2 * numerator + denominator) // (2 * denominator)
+    return -((-2 * numerator + denominator) // (2 * denominator))
+
+
+def minor_text(minor: int, places: int) -> str:
+    """Return integer minor units as format_minor writes them ("1234.50", "-0.05", "1000" for JPY)."""
+    if places == 0:
+        return str(minor)
+    sign = "-" if minor < 0 else ""
+    whole, fraction = divmod(abs(minor), 10**places)
+    return f"{sign}{whole}.{fraction:0{places}d}"
+
+
+def _cut_text(numerator: int, denominator: int, places: int) -> str:
+    """Return a non-negative ratio as decimal text cut to ``places``, as decimal_text writes it."""
+    whole, fraction = divmod(numerator * 10**places // denominator, 10**places)
+    return f"{whole}.{fraction:0{places}d}"
+
+
+@dataclass(frozen=True, slots=True)
+class SimpleInterest:
+    """Interest at one rate on the whole principal for the whole delay, in integers.
+
+    ``exact`` is numerator / denominator in minor units. ``detail()`` is identical to
+    ``InterestResult.detail()`` for the same debt, so a charge's evidence does not depend on which
+    path computed it.
+    """
+
+    principal_minor: int
+    currency: str
+    places: int
+    rule: str
+    due_date: date
+    until_date: date
+    start: date
+    annual_rate: Decimal
+    exact_numerator: int
+    exact_denominator: int
+    interest_minor: int
+    compensation_minor: int
+
+    @property
+    def days(self) -> int:
+        return (self.until_date - self.start).days + 1
+
+    def detail(self) -> dict[str, Any]:
+        places = self.places
+        interest = minor_text(self.interest_minor, places)
+        scale = 10**places
+        return {
+            "principal": minor_text(self.principal_minor, places),
+            "currency": self.currency,
+            "rule": self.rule,
+            "periods": [
+                {
+                    "from": self.start.isoformat(),
+                    "to": self.until_date.isoformat(),
+                    "days": self.days,
+                    "annual_rate": _rate_text_cached(self.annual_rate),
+                    "interest": interest,
+                    "base": _cut_text(self.principal_minor, scale, places + 4),
+                }
+            ],
+            "interest": interest,
+            "compensation": minor_text(self.compensation_minor, places),
+            "total": minor_text(self.interest_minor + self.compensation_minor, places),
+            "due_date": self.due_date.isoformat(),
+            "until": self.until_date.isoformat(),
+            "exact_interest": _cut_text(self.exact_numerator, self.exact_denominator * scale, 10),
+        }
+
+
+_RATE_TEXTS: dict[Decimal, str] = {}
+
+
+def _rate_text_cached(rate: Decimal) -> str:
+    # Keyed by the Decimal itself: 5.175 and 5.1750 compare equal and also write the same text.
+    text = _RATE_TEXTS.get(rate)
+    if text is None:
+        text = _RATE_TEXTS[rate] = rate_text(rate)
+    return text
+
+
+def interest_simple(
+    *,
+    principal_minor: int,
+    currency: str,
+    due_date: date,
+    until_date: date,
+    rule: str,
+    rates: RateTable | None = None,
+    contract_rate: Decimal | None = None,
+    lpr_markup: Decimal | None = None,
+    country: str = "",
+    eu_margins: Mapping[str, Decimal] | None = None,
+    eu_compensation: Mapping[str, Decimal] | None = None,
+    day_count: str = ACT_365,
+    grace_days: int = 0,
+) -> SimpleInterest | None:
+    """Return the interest of a debt with no payments and no compounding when one rate covers it all.
+
+    The result equals :func:`interest_compute` for the same arguments (without ``payments`` and
+    ``compound_monthly``). Returns None, so that the caller uses interest_compute, when the rule's
+    rate changes during the delay (EU half-years with different rates), when nothing is late yet,
+    and for any input interest_compute would refuse; raises RateMissing as interest_compute does.
+    """
+    if (
+        rule not in RULES
+        or rule == RULE_NONE
+        or day_count not in DAY_COUNTS
+        or grace_days < 0
+        or principal_minor < 0
+    ):
+        return None
+    start = due_date + timedelta(days=grace_days + 1)
+    if until_date < start:
+        return None
+    try:
+        currency = normalise_currency(currency)
+    except ValueError:
+        return None
+    breach = due_date + timedelta(days=1)
+    divisor = DAY_COUNTS[day_count]
+    if rule == RULE_CONTRACT:
+        if contract_rate is None or contract_rate < 0:
+            return None
+        rate = Decimal(contract_rate)
+    elif rule == RULE_UK:
+        rate = rate_in_force(rates or {}, SERIES_BOE, uk_reference_date(breach)) + UK_MARGIN
+        divisor = 365
+    elif rule == RULE_EU:
+        margin = eu_margin(country, eu_margins)
+        rate = rate_in_force(rates or {}, SERIES_ECB, half_year_start(start)) + margin
+        for change in _half_year_starts(start, until_date):
+            if rate_in_force(rates or {}, SERIES_ECB, change) + margin != rate:
+                return None
+    elif rule == RULE_CN_LPR:
+        markup = DEFAULT_LPR_MARKUP if lpr_markup is None else lpr_markup
+        if markup < 0:
+            return None
+        rate = rate_in_force(rates or {}, SERIES_LPR, breach) * (1 + markup)
+    else:  # RULE_CN_SME
+        rate = CN_SME_DAILY_PERCENT * 365
+        divisor = 365
+    if not rate.is_finite():
+        return None
+    rate_numerator, rate_denominator = rate.as_integer_ratio()
+    days = (until_date - start).days + 1
+    numerator = principal_minor * rate_numerator * days
+    if numerator < 0:  # a negative rate: rare enough to leave to the general computation
+        return None
+    denominator = rate_denominator * 100 * divisor
+    compensation = 0
+    if principal_minor > 0:
+        compensation = compensation_minor(
+            rule=rule, currency=currency, debt_minor=principal_minor, eu_amounts=eu_compensation
+        )
+    return SimpleInterest(
+        principal_minor=principal_minor,
+        currency=currency,
+        places=exponent(currency),
+        rule=rule,
+        due_date=due_date,
+        until_date=until_date,
+        start=start,
+        annual_rate=rate,
+        exact_numerator=numerator,
+        exact_denominator=denominator,
+        interest_minor=_half_up(numerator, denominator),
+        compensation_minor=compensation,
+    )
