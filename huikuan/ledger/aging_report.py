@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
-from itertools import pairwise
+from itertools import chain, pairwise
 from operator import add, call, itemgetter
 from typing import Any
 
@@ -138,8 +138,7 @@ def _open_amount_rows(*, as_of: date, bounds: Sequence[int], by: str) -> list[tu
         row[:4]: row[4:]
         for row in _fetch_all(*_open_amounts_sql(as_of=as_of, bounds=bounds, later_only=True, by=by))
     }
-    with _parallel_workers_off():
-        rows = _fetch_all(*_open_amounts_sql(as_of=as_of, bounds=bounds, later_only=False, by=by))
+    rows = _fetch_all(*_open_amounts_sql(as_of=as_of, bounds=bounds, later_only=False, by=by))
     if corrections:
         merged = {row[:4]: row[4:] for row in rows}
         for key, extra in corrections.items():
@@ -226,37 +225,55 @@ def _dso_by_currency(
     return result
 
 
-@contextmanager
-def _parallel_workers_off() -> Iterator[None]:
-    """Plan the next queries without parallel workers on PostgreSQL, then restore the setting.
+# PostgreSQL planner settings for the report's queries. The grouped query would otherwise get a
+# parallel join in which every worker computes the whole aggregate over all open invoices again
+# (twice the work, on a small server twice the time), and the sales queries parallel scans that
+# cost more than reading their index in order. JIT compilation costs more than it saves here.
+_POSTGRESQL_SETTINGS = {"max_parallel_workers_per_gather": "0", "jit": "off"}
 
-    For the grouped query PostgreSQL likes a parallel join in which every worker computes the
-    whole aggregate over all open invoices again; on a small server that doubles the work and
-    the time. The setting is the session's (Django runs in autocommit), set back right after.
-    Two extra round trips of a fraction of a millisecond each.
+
+@contextmanager
+def _planner_settings() -> Iterator[None]:
+    """Apply _POSTGRESQL_SETTINGS for the report's queries, then restore what was there.
+
+    The settings are the session's (Django runs in autocommit): one query reads the old values
+    and sets the new ones, one puts the old ones back; a fraction of a millisecond each.
     """
     if connection.vendor != "postgresql":
         yield
         return
-    name = "max_parallel_workers_per_gather"
+    names = list(_POSTGRESQL_SETTINGS)
+    # The select list is evaluated in order: the old values are read before they are replaced.
+    reads = ", ".join(["current_setting(%s)"] * len(names))
+    writes = ", ".join(["set_config(%s, %s, false)"] * len(names))
     with connection.cursor() as cursor:
-        # The select list is evaluated in order: the old value is read before it is replaced.
-        cursor.execute("SELECT current_setting(%s), set_config(%s, '0', false)", [name, name])
-        (previous, _zero) = cursor.fetchone()
+        cursor.execute(
+            f"SELECT {reads}, {writes}", [*names, *chain.from_iterable(_POSTGRESQL_SETTINGS.items())]
+        )
+        previous = dict(zip(names, cursor.fetchone()[: len(names)], strict=True))
     try:
         yield
     except BaseException:
-        # Inside a transaction the failed query has aborted it, and its rollback undoes the
-        # setting; outside one the connection still answers, so the setting is put back.
-        if not connection.in_atomic_block:
-            _setting_restore(name, previous)
+        # A transaction that a failed query aborted takes no more queries; its rollback undoes
+        # the settings anyway.
+        if not _transaction_aborted():
+            _settings_restore(previous)
         raise
-    _setting_restore(name, previous)
+    _settings_restore(previous)
 
 
-def _setting_restore(name: str, value: str) -> None:
+def _transaction_aborted() -> bool:
+    """Return whether the PostgreSQL connection is gone or in a failed transaction."""
+    from psycopg.pq import TransactionStatus
+
+    raw = connection.connection
+    return raw is None or raw.info.transaction_status == TransactionStatus.INERROR
+
+
+def _settings_restore(values: dict[str, str]) -> None:
+    writes = ", ".join(["set_config(%s, %s, false)"] * len(values))
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config(%s, %s, false)", [name, value])
+        cursor.execute(f"SELECT {writes}", list(chain.from_iterable(values.items())))
 
 
 def _fetch_all(sql: str, params: list[Any]) -> list[tuple]:
@@ -315,7 +332,7 @@ def aging_build(*, as_of: date, by: str = "customer", buckets: Sequence[int] = D
     Amounts are decimal strings. ``by`` other than ``customer`` adds a ``groups`` list keyed by
     the customer's collector (username, null when unassigned), grade or the currency.
     """
-    with _garbage_collection_paused():
+    with _garbage_collection_paused(), _planner_settings():
         return _aging_build(as_of=as_of, by=by, buckets=buckets)
 
 

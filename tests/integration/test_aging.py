@@ -15,6 +15,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from huikuan.core.money import Money
+from huikuan.ledger import aging_report
 from huikuan.ledger.aging_report import AgingGroupingInvalid, _display_width, aging_build, aging_table_text
 from huikuan.ledger.services import (
     allocation_reverse,
@@ -492,3 +493,43 @@ def test_the_report_leaves_garbage_collection_as_it_found_it():
     with pytest.raises(AgingGroupingInvalid):
         aging_build(as_of=date(2024, 6, 30), by="planet")
     assert gc.isenabled()
+
+
+def test_a_failure_while_reading_sales_for_dso_reaches_the_caller(monkeypatch):
+    make_invoice(make_customer("FAIL"), "10.00", issue_date=date(2024, 6, 1))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("sales could not be read")
+
+    monkeypatch.setattr(aging_report, "_monthly_sales", broken)
+    with pytest.raises(RuntimeError, match="sales could not be read"):
+        aging_build(as_of=date(2024, 6, 30))
+
+
+def _planner() -> tuple[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('max_parallel_workers_per_gather'), current_setting('jit')")
+        return cursor.fetchone()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="planner settings are PostgreSQL's")
+def test_on_postgresql_the_queries_run_without_parallel_workers_and_the_settings_come_back(monkeypatch):
+    make_invoice(make_customer("PLAN"), "10.00", issue_date=date(2024, 6, 1))
+    with connection.cursor() as cursor:
+        cursor.execute("SET max_parallel_workers_per_gather = 3")
+        cursor.execute("SET jit = on")
+    seen = []
+    fetch_all = aging_report._fetch_all
+
+    def spying(sql, params):
+        seen.append(_planner())
+        return fetch_all(sql, params)
+
+    monkeypatch.setattr(aging_report, "_fetch_all", spying)
+    report = aging_build(as_of=date(2024, 6, 30))
+    with pytest.raises(AgingGroupingInvalid):
+        aging_build(as_of=date(2024, 6, 30), by="planet")
+
+    assert report["totals"]["CNY"]["total"] == "10.00"
+    assert seen and set(seen) == {("0", "off")}
+    assert _planner() == ("3", "on")
