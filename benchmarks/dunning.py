@@ -69,6 +69,7 @@ print(json.dumps({
 def orm_loop_run(*, as_of: date, limit: int, now) -> int:  # type: ignore[no-untyped-def]
     """The same ladder, evaluated the way per-line peers do it; rolled back. Returns invoices seen."""
     from django.db import transaction
+    from django.db.models import Max
 
     from huikuan.collections.models import Dispute, InstalmentPlan, PromiseToPay
     from huikuan.customers.models import Customer, CustomerStatus
@@ -112,10 +113,12 @@ def orm_loop_run(*, as_of: date, limit: int, now) -> int:  # type: ignore[no-unt
                 continue
             stages = list(Stage.objects.filter(policy_id=policy_id).order_by("position"))
             rules = [StageRule(s.position, s.trigger_days, s.min_days_since_previous) for s in stages]
-            level = InvoiceDunningLevel.objects.filter(invoice=invoice).first()
-            standing = InvoiceStanding(
-                invoice.id, invoice.due_date, invoice.open_minor, level.level if level else 0
-            )
+            start = InvoiceDunningLevel.objects.filter(invoice=invoice).first()
+            reached = DunningActionInvoice.objects.filter(invoice=invoice).aggregate(level=Max("level"))[
+                "level"
+            ]
+            level = max(reached or 0, start.level if start else 0)
+            standing = InvoiceStanding(invoice.id, invoice.due_date, invoice.open_minor, level)
             position = next_stage_due(standing=standing, stages=rules, as_of=as_of)
             if position is None:
                 continue
@@ -148,9 +151,6 @@ def orm_loop_run(*, as_of: date, limit: int, now) -> int:  # type: ignore[no-unt
                 action=action, invoice=invoice, open_minor=invoice.open_minor,
                 days_overdue=(as_of - invoice.due_date).days, level=position,
             )  # fmt: skip
-            InvoiceDunningLevel.objects.update_or_create(
-                invoice=invoice, defaults={"level": position, "level_date": as_of}
-            )
             for channel in stage.channels:
                 key = f"orm:{action.id}:{channel}"
                 if (
@@ -187,29 +187,55 @@ def write_portfolio(folder: Path, *, customers: int, invoices: int, seed: int) -
             )  # fmt: skip
 
 
+RESET = """
+import os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+import django
+django.setup()
+from django.db import connection, transaction
+with transaction.atomic(), connection.cursor() as cursor:
+    for table in ("collections_task", "messaging_outboxmessage", "dunning_charge", "dunning_credithold",
+                  "dunning_dunningactioninvoice", "dunning_invoicedunninglevel", "dunning_dunningaction",
+                  "dunning_dunningrun"):
+        cursor.execute(f"DELETE FROM {table}")
+    cursor.execute("UPDATE customers_customer SET status = 'ACTIVE' WHERE status = 'LEGAL'")
+"""
+
+
+def database_url(kind: str, workdir: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{workdir / 'dunning.sqlite3'}"
+    return urlunsplit(
+        urlsplit(os.environ["HUIKUAN_BENCH_POSTGRES_URL"])._replace(path="/huikuan_bench_dunning")
+    )
+
+
 def fresh_database(kind: str, workdir: Path) -> str:
     if kind == "sqlite":
         for suffix in ("", "-wal", "-shm"):
             Path(f"{workdir / 'dunning.sqlite3'}{suffix}").unlink(missing_ok=True)
-        return f"sqlite:///{workdir / 'dunning.sqlite3'}"
+        return database_url(kind, workdir)
     import psycopg
 
     server = os.environ["HUIKUAN_BENCH_POSTGRES_URL"]
     with psycopg.connect(server, autocommit=True) as connection:
         connection.execute("DROP DATABASE IF EXISTS huikuan_bench_dunning")
         connection.execute("CREATE DATABASE huikuan_bench_dunning")
-    return urlunsplit(urlsplit(server)._replace(path="/huikuan_bench_dunning"))
+    return database_url(kind, workdir)
 
 
 def bench(kind: str, args: argparse.Namespace, data: Path, workdir: Path) -> dict:
     sys.path.insert(0, str(ROOT))
     from benchmarks.foundation import run_measured
 
-    env = {**os.environ, "HUIKUAN_DATABASE_URL": fresh_database(kind, workdir), "HUIKUAN_HOME": str(workdir),
-           "PYTHONPATH": str(ROOT)}  # fmt: skip
+    url = database_url(kind, workdir) if args.reuse else fresh_database(kind, workdir)
+    env = {**os.environ, "HUIKUAN_DATABASE_URL": url, "HUIKUAN_HOME": str(workdir), "PYTHONPATH": str(ROOT)}
     run_measured([*HUIKUAN, "migrate", "-v0"], env)
-    for what in ("customers", "invoices"):
-        run_measured([*HUIKUAN, "import", what, str(data / f"{what}.csv"), "--no-progress"], env)
+    if args.reuse:
+        run_measured([sys.executable, "-c", RESET], env)
+    else:
+        for what in ("customers", "invoices"):
+            run_measured([*HUIKUAN, "import", what, str(data / f"{what}.csv"), "--no-progress"], env)
     _seconds, peak, out = run_measured(
         [sys.executable, "-c", PROBE, AS_OF.isoformat(), str(args.repeat), str(args.orm_invoices)], env
     )
@@ -247,11 +273,20 @@ def main() -> None:
     parser.add_argument(
         "--workdir", type=Path, help="keep data and databases here (default: a temporary folder)"
     )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse the databases an earlier run left in --workdir (no import)",
+    )
+    parser.add_argument("--only", choices=("sqlite", "postgresql"), help="benchmark one database only")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="huikuan-dunning-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    write_portfolio(workdir, customers=args.customers, invoices=args.invoices, seed=args.seed)
+    if not args.reuse:
+        write_portfolio(workdir, customers=args.customers, invoices=args.invoices, seed=args.seed)
     kinds = ["sqlite"] + (["postgresql"] if os.environ.get("HUIKUAN_BENCH_POSTGRES_URL") else [])
+    if args.only:
+        kinds = [args.only]
     results = []
     for kind in kinds:
         print(

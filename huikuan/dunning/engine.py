@@ -95,6 +95,11 @@ def _date_plus_days_sql(day: str, days: str) -> str:
     return f"date({day}, '+' || {days} || ' days')"
 
 
+def _greatest_sql(first: str, second: str) -> str:
+    function = "GREATEST" if _vendor() == "postgresql" else "max"
+    return f"{function}({first}, {second})"
+
+
 def _date_param_sql() -> str:
     return "CAST(%s AS date)" if _vendor() == "postgresql" else "%s"
 
@@ -201,6 +206,11 @@ def _candidates_create(
     )
     country_marks = ", ".join(["%s"] * len(countries))
     promise_until = _date_plus_days_sql("p.promised_date", "p.grace_days")
+    # Where the invoice stands: the highest stage an action took it to, read from the index on
+    # (invoice, level) alone, or its starting level if higher.
+    reached = (
+        "COALESCE((SELECT MAX(l.level) FROM dunning_dunningactioninvoice l WHERE l.invoice_id = i.id), 0)"
+    )
     customer_filter = "AND i.customer_id = %s" if customer_id is not None else ""
     select = f"""
         SELECT x.invoice_id, x.customer_id, x.currency, x.open_minor,
@@ -208,7 +218,8 @@ def _candidates_create(
         FROM (
             SELECT i.id AS invoice_id, i.customer_id AS customer_id, i.currency AS currency,
                    i.open_minor AS open_minor, i.due_date AS due_date,
-                   COALESCE(lv.level, 0) + 1 AS next_position, {policy_expr} AS policy_id
+                   {_greatest_sql(reached, "COALESCE(lv.level, 0)")} + 1 AS next_position,
+                   {policy_expr} AS policy_id
             FROM ledger_invoice i
             JOIN customers_customer c ON c.id = i.customer_id
             LEFT JOIN dunning_customerpolicy cp ON cp.customer_id = c.id
@@ -291,7 +302,8 @@ def _actions_insert(cursor: Any, *, ladder: _Ladder, run_id: int, as_of: date) -
     return cursor.rowcount
 
 
-def _lines_and_levels_insert(cursor: Any, *, run_id: int, as_of: date) -> None:
+def _lines_insert(cursor: Any, *, run_id: int) -> None:
+    """Every invoice of an action, with its state on the day; the highest line level is where it stands."""
     cursor.execute(
         """
         INSERT INTO dunning_dunningactioninvoice (action_id, invoice_id, open_minor, days_overdue, level)
@@ -301,16 +313,6 @@ def _lines_and_levels_insert(cursor: Any, *, run_id: int, as_of: date) -> None:
           ON a.run_id = %s AND a.customer_id = c.customer_id AND a.currency = c.currency
         """,
         [run_id],
-    )
-    cursor.execute(
-        f"""
-        INSERT INTO dunning_invoicedunninglevel (invoice_id, level, level_date)
-        SELECT l.invoice_id, l.level, {_date_param_sql()}
-        FROM dunning_dunningactioninvoice l JOIN dunning_dunningaction a ON a.id = l.action_id
-        WHERE a.run_id = %s
-        ON CONFLICT (invoice_id) DO UPDATE SET level = excluded.level, level_date = excluded.level_date
-        """,
-        [as_of, run_id],
     )
 
 
@@ -652,7 +654,7 @@ def _run_in_transaction(
         )
         result.actions_created = _actions_insert(cursor, ladder=ladder, run_id=run.id, as_of=as_of)
         if result.actions_created:
-            _lines_and_levels_insert(cursor, run_id=run.id, as_of=as_of)
+            _lines_insert(cursor, run_id=run.id)
             result.messages_created = _messages_insert(cursor, ladder=ladder, run_id=run.id, now=now)
             result.tasks_created = _tasks_insert(cursor, ladder=ladder, run_id=run.id, as_of=as_of, now=now)
             result.holds_placed = _holds_place(cursor, ladder=ladder, run_id=run.id, as_of=as_of)

@@ -181,20 +181,28 @@ class DunningActionInvoice(models.Model):
     """An invoice an action is about, with its state on the day: the evidence of why."""
 
     action = models.ForeignKey(DunningAction, on_delete=models.CASCADE, related_name="invoice_lines")
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="dunning_lines")
+    # Indexed together with the level below: the run reads each open invoice's level from it.
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, related_name="dunning_lines", db_index=False
+    )
     open_minor = models.BigIntegerField(_("open (minor units)"))
     days_overdue = models.IntegerField(_("days overdue"))
-    # The stage position this invoice reached with this action.
+    # The stage position this invoice reached with this action; the highest is where it stands.
     level = models.PositiveSmallIntegerField(_("level"))
 
     class Meta:
         verbose_name = _("dunned invoice")
         verbose_name_plural = _("dunned invoices")
-        indexes = [models.Index(fields=["invoice"])]
+        indexes = [models.Index(fields=["invoice", "level"], name="dunning_line_invoice_level")]
 
 
 class InvoiceDunningLevel(models.Model):
-    """How far up the ladder each invoice has been taken: the engine's memory between runs."""
+    """A starting level for an invoice, set by hand or when moving from another system.
+
+    An invoice stands at the highest stage any action took it to (its dunning lines), or at this
+    starting level if that is higher: debts already reminded elsewhere continue where they were
+    instead of starting the ladder again. The run itself never writes here.
+    """
 
     invoice = models.OneToOneField(
         Invoice, on_delete=models.CASCADE, primary_key=True, related_name="dunning_level"
@@ -203,10 +211,8 @@ class InvoiceDunningLevel(models.Model):
     level_date = models.DateField(_("reached on"))
 
     class Meta:
-        verbose_name = _("invoice dunning level")
-        verbose_name_plural = _("invoice dunning levels")
-        # The run looks up every open invoice's level: from this index alone, without the table.
-        indexes = [models.Index(fields=["invoice", "level"], name="dunning_level_lookup")]
+        verbose_name = _("starting dunning level")
+        verbose_name_plural = _("starting dunning levels")
 
 
 class CreditHold(models.Model):

@@ -47,6 +47,17 @@ def policy_list() -> list[dict[str, Any]]:
     ]
 
 
+def invoice_dunning_level(*, invoice: Invoice) -> int:
+    """Return the stage position the invoice stands at: its highest dunning line, or its starting level."""
+    from django.db.models import Max
+
+    from huikuan.dunning.models import DunningActionInvoice, InvoiceDunningLevel
+
+    reached = DunningActionInvoice.objects.filter(invoice=invoice).aggregate(level=Max("level"))["level"] or 0
+    start = InvoiceDunningLevel.objects.filter(invoice=invoice).values_list("level", flat=True).first() or 0
+    return max(reached, start)
+
+
 def customer_actions(*, customer: Customer, limit: int = 50) -> list[DunningAction]:
     """Return the customer's latest dunning actions, newest first, with stage and policy."""
     return list(

@@ -25,11 +25,13 @@ from huikuan.dunning.models import (
     CreditHold,
     CustomerPolicy,
     DunningAction,
+    DunningActionInvoice,
     DunningRun,
     InvoiceDunningLevel,
     Policy,
     Stage,
 )
+from huikuan.dunning.selectors import invoice_dunning_level
 from huikuan.ledger.services import payment_record
 from huikuan.messaging.models import OutboxMessage, OutboxStatus
 from tests.factories import make_customer, make_invoice
@@ -70,7 +72,7 @@ def test_an_invoice_due_a_year_ago_climbs_one_stage_per_run():
         positions.append(DunningAction.objects.get(run_id=result.run_id).stage_position)
 
     assert positions == [1, 2, 3]
-    assert InvoiceDunningLevel.objects.get(invoice=invoice).level == 3
+    assert invoice_dunning_level(invoice=invoice) == 3
 
 
 def test_all_due_invoices_of_a_customer_in_one_currency_make_one_communication_at_the_highest_stage():
@@ -122,7 +124,7 @@ def test_a_dry_run_reports_the_same_actions_and_writes_nothing():
 
     assert dry.run_id is None and dry.created == 2  # the firm pre-due reminder: e-mail and SMS
     assert not DunningRun.objects.exists() and not DunningAction.objects.exists()
-    assert not OutboxMessage.objects.exists() and not InvoiceDunningLevel.objects.exists()
+    assert not OutboxMessage.objects.exists() and not DunningActionInvoice.objects.exists()
     real = run()
     strip = [{k: v for k, v in e.items() if k != "action_id"} for e in dry.actions]
     assert strip == [{k: v for k, v in e.items() if k != "action_id"} for e in real.actions]
