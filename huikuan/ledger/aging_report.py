@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
-from itertools import chain, pairwise
+from itertools import chain, pairwise, repeat
 from operator import add, call, itemgetter
 from typing import Any
 
@@ -310,6 +310,26 @@ def _formatter(currency: str) -> Callable[[int], str]:
     return format_amount
 
 
+def _column_formatter(currency: str) -> Callable[[Sequence[int]], list[str]]:
+    """Return a function that formats a whole column of amounts in one currency (as _formatter).
+
+    Amounts of at least one whole unit, nearly all of them, are cut and joined inline, without
+    a function call each; the rest go through _formatter.
+    """
+    places = exponent(currency)
+    if places == 0:
+        return lambda column: list(map(str, column))
+    scale, fmt = 10**places, _formatter(currency)
+
+    def format_column(column: Sequence[int]) -> list[str]:
+        return [
+            (digits := str(minor))[:-places] + "." + digits[-places:] if minor >= scale else fmt(minor)
+            for minor in column
+        ]
+
+    return format_column
+
+
 @contextmanager
 def _garbage_collection_paused() -> Iterator[None]:
     """Pause the cycle collector while building a large tree of new, acyclic objects.
@@ -349,12 +369,6 @@ def _aging_build(*, as_of: date, by: str, buckets: Sequence[int]) -> dict:
     codes, names, currencies, group_keys = columns[:4]
     amounts = columns[4:]  # the buckets, then the total
     formatters = {currency: _formatter(currency) for currency in sorted(set(currencies))}
-    if len({exponent(currency) for currency in formatters}) <= 1:
-        fmt = next(iter(formatters.values()), str)
-        texts = [map(fmt, column) for column in amounts]
-    else:
-        row_formatters = [formatters[currency] for currency in currencies]
-        texts = [map(call, row_formatters, column) for column in amounts]
     keys = ("code", "name", "currency", *labels, "total")
     totals = _column_sums(amounts, currencies)
     receivables = {currency: sums[-2] for currency, sums in totals.items()}
@@ -364,10 +378,16 @@ def _aging_build(*, as_of: date, by: str, buckets: Sequence[int]) -> dict:
     # else touches the connection until it is done.
     with connection.cursor() as cursor, ThreadPoolExecutor(max_workers=1) as executor:
         dso_pending = executor.submit(_dso_by_currency, cursor, as_of=as_of, receivables=receivables)
-        customers = [
-            dict(zip(keys, values, strict=True))
-            for values in zip(codes, names, currencies, *texts, strict=True)
-        ]
+        if len({exponent(currency) for currency in formatters}) == 1:
+            format_column = _column_formatter(currencies[0])
+            texts = [format_column(column) for column in amounts]
+        else:  # currencies with different decimals, or no rows at all
+            row_formatters = [formatters[currency] for currency in currencies]
+            texts = [list(map(call, row_formatters, column)) for column in amounts]
+        # Every row has as many values as there are keys: zip needs no check per row here.
+        customers = list(
+            map(dict, map(zip, repeat(keys), zip(codes, names, currencies, *texts, strict=True)))
+        )
     dso = dso_pending.result()
     report: dict[str, Any] = {
         "as_of": as_of.isoformat(),

@@ -19,7 +19,7 @@ from huikuan.ledger.aging import (
     month_shift,
     share,
 )
-from huikuan.ledger.aging_report import _formatter, _grouped
+from huikuan.ledger.aging_report import _column_formatter, _formatter, _grouped
 
 bounds_strategy = st.lists(st.integers(min_value=1, max_value=2000), min_size=1, max_size=8, unique=True).map(
     lambda values: tuple(sorted(values))
@@ -217,3 +217,11 @@ def test_the_reports_fast_amount_format_matches_format_minor(minor, currency):
 )
 def test_table_amounts_get_thousands_separators(amount, shown):
     assert _grouped(amount) == shown
+
+
+@given(
+    st.lists(st.integers(min_value=-(10**15), max_value=10**15), max_size=20),
+    st.sampled_from(sorted(CURRENCY_EXPONENTS)),
+)
+def test_the_reports_column_format_matches_format_minor_for_every_amount(column, currency):
+    assert _column_formatter(currency)(column) == [format_minor(minor, currency) for minor in column]
