@@ -18,6 +18,7 @@ as booked, so a later run does not claim the same interest again.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
@@ -26,15 +27,22 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db import connections, router, transaction
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from huikuan.core.errors import HuikuanError
-from huikuan.core.money import format_minor
+from huikuan.core.money import exponent, format_minor
 from huikuan.customers.models import Customer
-from huikuan.dunning.fees import FeeInvalid, fee_minor, fee_rule
-from huikuan.dunning.interest import InterestError, interest_compute
+from huikuan.dunning.fees import CompiledFee, FeeInvalid, fee_compile, fee_rule_values
+from huikuan.dunning.interest import (
+    InterestError,
+    InterestResult,
+    SimpleInterest,
+    interest_compute,
+    interest_simple,
+    minor_text,
+)
 from huikuan.dunning.models import (
     Charge,
     ChargeKind,
@@ -42,8 +50,8 @@ from huikuan.dunning.models import (
     DunningAction,
     DunningActionInvoice,
     DunningRun,
+    FeeKind,
     InterestRule,
-    Stage,
 )
 from huikuan.dunning.rates import rate_table_load
 from huikuan.ledger.models import Allocation, InvoiceAdjustment
@@ -71,26 +79,6 @@ class ChargeAlreadyWaived(ChargeError):
     code = "charge_already_waived"
 
 
-@dataclass(frozen=True, slots=True)
-class _Action:
-    """What booking needs of an action: read as plain values, since model instances cost more."""
-
-    id: int
-    customer_id: int
-    currency: str
-    amount_minor: int
-    stage: Stage
-
-
-@dataclass(frozen=True, slots=True)
-class _InvoiceDue:
-    action: _Action
-    invoice_id: int
-    amount_minor: int
-    due_date: date
-    currency: str
-
-
 def _decimal(text: str, *, what: str, customer_id: int) -> Decimal | None:
     if not (text or "").strip():
         return None
@@ -109,87 +97,191 @@ def interest_for_terms(
     until_date: date,
     payments: Iterable[tuple[date, int]],
     rates: Any,
-):
+) -> InterestResult:
     """Return the interest computation a customer's contract terms give for one invoice."""
-    rule = terms.interest_rule
+    rule = _rule_of(terms)
     return interest_compute(
         principal_minor=principal_minor,
         currency=currency,
         due_date=due_date,
         until_date=until_date,
-        rule=rule,
+        rule=rule.rule,
         rates=rates,
+        contract_rate=rule.contract_rate,
+        lpr_markup=rule.lpr_markup,
+        country=rule.country,
+        day_count=rule.day_count,
+        grace_days=rule.grace_days,
+        compound_monthly=rule.compound_monthly,
+        payments=list(payments),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """A customer's interest terms parsed once, for all of their invoices."""
+
+    rule: str
+    contract_rate: Decimal | None
+    lpr_markup: Decimal | None
+    country: str
+    day_count: str
+    grace_days: int
+    compound_monthly: bool
+
+
+def _rule_of(terms: ContractTerms) -> _Rule:
+    return _Rule(
+        rule=terms.interest_rule,
         contract_rate=_decimal(terms.annual_rate, what="annual rate", customer_id=terms.customer_id),
         lpr_markup=_decimal(terms.lpr_markup, what="LPR markup", customer_id=terms.customer_id),
         country=terms.eu_country,
         day_count=terms.day_count,
         grace_days=terms.grace_days,
-        compound_monthly=terms.compound_monthly and rule == InterestRule.CONTRACT,
-        payments=list(payments),
+        compound_monthly=terms.compound_monthly and terms.interest_rule == InterestRule.CONTRACT,
     )
 
 
-def _fees(
-    actions: list[_Action], terms: dict[int, ContractTerms], done: set[int], as_of: date
-) -> list[Charge]:
-    charges = []
-    for action in actions:
-        if action.id in done:
-            continue
-        customer_terms = terms.get(action.customer_id)
-        try:
-            amount = fee_minor(
-                stage=action.stage,
-                terms=customer_terms,
-                amount_minor=action.amount_minor,
-                currency=action.currency,
+# --- booking -------------------------------------------------------------------------------
+#
+# A run may have tens of thousands of actions and hundreds of thousands of invoices. Booking reads
+# plain tuples in a fixed number of queries, computes in integers (fees once per distinct rule,
+# interest on the fast path of interest.py unless an invoice has payments, compounds or changes
+# rate), and writes the charges with one executemany of plain tuples: no model instance per charge.
+
+
+@dataclass(frozen=True, slots=True)
+class _Action:
+    """What booking needs of an action and its customer's contract terms, read as plain values."""
+
+    id: int
+    customer_id: int
+    currency: str
+    amount_minor: int
+    stage_name: str
+    trigger_days: int
+    stage_fee_kind: str
+    stage_fee_value: str
+    fee_booked: bool
+    terms: ContractTerms | None
+
+
+# kind, customer_id, invoice_id, action_id, currency, amount_minor, rule, detail as JSON text
+_Row = tuple[str, int, int | None, int, str, int, str, str]
+
+_ACTION_FIELDS = (
+    "id",
+    "customer_id",
+    "currency",
+    "amount_minor",
+    "stage__name",
+    "stage__trigger_days",
+    "stage__fee_kind",
+    "stage__fee_value",
+    "fee_booked",
+)
+_TERMS_FIELDS = (
+    "fee_kind",
+    "fee_value",
+    "interest_rule",
+    "annual_rate",
+    "lpr_markup",
+    "eu_country",
+    "day_count",
+    "grace_days",
+    "compound_monthly",
+)
+
+
+def _actions_read(run: DunningRun) -> dict[int, _Action]:
+    """Return the run's actions with their stage and contract terms: one query."""
+    rows = (
+        DunningAction.objects.filter(run=run)
+        .annotate(
+            fee_booked=Exists(Charge.objects.filter(action_id=OuterRef("pk"), kind=ChargeKind.FEE)),
+            terms_id=F("customer__contract_terms__id"),
+        )
+        .values_list(
+            *_ACTION_FIELDS, "terms_id", *(f"customer__contract_terms__{name}" for name in _TERMS_FIELDS)
+        )
+    )
+    width = len(_ACTION_FIELDS)
+    actions = {}
+    for row in rows:
+        terms = None
+        if row[width] is not None:
+            # Unsaved and never saved: a typed holder for the terms' values.
+            terms = ContractTerms(
+                id=row[width], customer_id=row[1], **dict(zip(_TERMS_FIELDS, row[width + 1 :], strict=True))
             )
-        except FeeInvalid as error:
-            # One mistyped fee must not stop the day's reminders to every customer.
-            log.warning("no fee booked for action %s: %s", action.id, error.message)
+        actions[row[0]] = _Action(*row[:width], terms=terms)
+    return actions
+
+
+def _first_ids(ids: list[int], shown: int = 10) -> str:
+    text = ", ".join(str(value) for value in ids[:shown])
+    return text + (", ..." if len(ids) > shown else "")
+
+
+def _fees(actions: Iterable[_Action]) -> list[_Row]:
+    compiled: dict[tuple[str, str, str], CompiledFee | FeeInvalid] = {}
+    skipped: dict[str, list[int]] = defaultdict(list)
+    prefixes: dict[tuple[str, str, str, bool], str] = {}
+    rows: list[_Row] = []
+    for action in actions:
+        if action.fee_booked:
             continue
+        terms = action.terms
+        kind, value = fee_rule_values(
+            trigger_days=action.trigger_days,
+            stage_kind=action.stage_fee_kind,
+            stage_value=action.stage_fee_value,
+            terms_kind=terms.fee_kind if terms is not None else None,
+            terms_value=terms.fee_value if terms is not None else None,
+        )
+        if kind == FeeKind.NONE:
+            continue
+        key = (kind, value, action.currency)
+        fee = compiled.get(key)
+        if fee is None:
+            try:
+                fee = compiled[key] = fee_compile(kind=kind, text=value, currency=action.currency)
+            except FeeInvalid as error:
+                fee = compiled[key] = error
+        if isinstance(fee, FeeInvalid):
+            skipped[fee.message].append(action.id)
+            continue
+        amount = fee.minor(action.amount_minor)
         if amount <= 0:
             continue
-        kind, value = fee_rule(stage=action.stage, terms=customer_terms)
-        charges.append(
-            Charge(
-                kind=ChargeKind.FEE,
-                customer_id=action.customer_id,
-                action_id=action.id,
-                currency=action.currency,
-                amount_minor=amount,
-                charge_date=as_of,
-                rule=kind,
-                detail={
-                    "stage": action.stage.name,
-                    "fee_kind": kind,
-                    "fee_value": value,
-                    "from_contract": bool(customer_terms and customer_terms.fee_kind),
-                    "amount_due": format_minor(action.amount_minor, action.currency),
-                },
-            )
+        evidence = (action.stage_name, kind, value, bool(terms is not None and terms.fee_kind))
+        prefix = prefixes.get(evidence)
+        if prefix is None:
+            # The evidence is json.dumps of {stage, fee_kind, fee_value, from_contract, amount_due};
+            # all but the amount are shared by the actions of a stage, so their text is made once.
+            shared = dict(zip(("stage", "fee_kind", "fee_value", "from_contract"), evidence, strict=True))
+            prefix = prefixes[evidence] = json.dumps(shared)[:-1] + ', "amount_due": "'
+        detail = f'{prefix}{minor_text(action.amount_minor, exponent(action.currency))}"}}'
+        rows.append(
+            (ChargeKind.FEE, action.customer_id, None, action.id, action.currency, amount, kind, detail)
         )
-    return charges
+    for message, ids in skipped.items():
+        # One mistyped fee must not stop the day's reminders to every customer.
+        log.warning("no fee booked for %s action(s) (%s): %s", len(ids), _first_ids(ids), message)
+    return rows
 
 
-def _interest(run: DunningRun, actions: dict[int, _Action], terms: dict[int, ContractTerms]) -> list[Charge]:
+def _interest(run: DunningRun, actions: dict[int, _Action]) -> list[_Row]:
     as_of = run.as_of
     lines = DunningActionInvoice.objects.filter(
         action__run=run, action__customer__contract_terms__interest_rule__in=INTEREST_RULES
     )
     invoices = lines.values("invoice_id")
-    dues = [
-        _InvoiceDue(
-            action=actions[row["action_id"]],
-            invoice_id=row["invoice_id"],
-            amount_minor=row["invoice__amount_minor"],
-            due_date=row["invoice__due_date"],
-            currency=row["invoice__currency"],
-        )
-        for row in lines.values(
+    dues = list(
+        lines.values_list(
             "action_id", "invoice_id", "invoice__amount_minor", "invoice__due_date", "invoice__currency"
         )
-    ]
+    )
     if not dues:
         return []
     started = set(
@@ -211,7 +303,7 @@ def _interest(run: DunningRun, actions: dict[int, _Action], terms: dict[int, Con
         payments[invoice_id].append((day, amount))
     booked: dict[int, tuple[int, int]] = {}
     compensated: set[int] = set()
-    for row in (
+    for invoice_id, kind, total, standing, count in (
         Charge.objects.filter(
             invoice_id__in=invoices, kind__in=[ChargeKind.INTEREST, ChargeKind.COMPENSATION]
         )
@@ -221,72 +313,117 @@ def _interest(run: DunningRun, actions: dict[int, _Action], terms: dict[int, Con
             standing=Sum("amount_minor", filter=Q(waived_at__isnull=True)),
             count=Count("id"),
         )
+        .values_list("invoice_id", "kind", "total", "standing", "count")
     ):
-        if row["kind"] == ChargeKind.INTEREST:
-            booked[row["invoice_id"]] = (row["total"] or 0, row["standing"] or 0)
-        elif row["count"]:
-            compensated.add(row["invoice_id"])
+        if kind == ChargeKind.INTEREST:
+            booked[invoice_id] = (total or 0, standing or 0)
+        elif count:
+            compensated.add(invoice_id)
     rates = rate_table_load()
 
-    charges = []
-    for due in dues:
-        if due.invoice_id not in started:
+    rules: dict[int, _Rule | InterestError] = {}
+    memo: dict[Any, Any] = {}  # rate lookups shared by invoices with the same terms and due date
+    rows: list[_Row] = []
+    for action_id, invoice_id, principal, due_date, currency in dues:
+        if invoice_id not in started:
             continue
-        action = due.action
-        customer_terms = terms[action.customer_id]
+        action = actions[action_id]
+        rule = rules.get(action.customer_id)
+        if rule is None:
+            try:
+                rule = rules[action.customer_id] = _rule_of(action.terms)  # type: ignore[arg-type]
+            except InterestError as error:
+                rule = rules[action.customer_id] = error
+        if isinstance(rule, InterestError):
+            log.warning("no interest booked on invoice %s: %s", invoice_id, rule.message)
+            continue
+        paid = payments.get(invoice_id)
         try:
-            result = interest_for_terms(
-                terms=customer_terms,
-                principal_minor=due.amount_minor,
-                currency=due.currency,
-                due_date=due.due_date,
-                until_date=as_of,
-                payments=payments.get(due.invoice_id, ()),
-                rates=rates,
-            )
+            result: SimpleInterest | InterestResult | None = None
+            if not paid and not rule.compound_monthly:
+                result = interest_simple(
+                    principal_minor=principal,
+                    currency=currency,
+                    due_date=due_date,
+                    until_date=as_of,
+                    rule=rule.rule,
+                    rates=rates,
+                    contract_rate=rule.contract_rate,
+                    lpr_markup=rule.lpr_markup,
+                    country=rule.country,
+                    day_count=rule.day_count,
+                    grace_days=rule.grace_days,
+                    memo=memo,
+                )
+            if result is None:
+                result = interest_compute(
+                    principal_minor=principal,
+                    currency=currency,
+                    due_date=due_date,
+                    until_date=as_of,
+                    rule=rule.rule,
+                    rates=rates,
+                    contract_rate=rule.contract_rate,
+                    lpr_markup=rule.lpr_markup,
+                    country=rule.country,
+                    day_count=rule.day_count,
+                    grace_days=rule.grace_days,
+                    compound_monthly=rule.compound_monthly,
+                    payments=paid or (),
+                )
         except InterestError as error:
-            log.warning("no interest booked on invoice %s: %s", due.invoice_id, error.message)
+            log.warning("no interest booked on invoice %s: %s", invoice_id, error.message)
             continue
-        total_booked, standing = booked.get(due.invoice_id, (0, 0))
+        total_booked, standing = booked.get(invoice_id, (0, 0))
         increment = result.interest_minor - total_booked
         # A correction downwards never takes back more than is still claimed (waived is gone).
         increment = max(increment, -max(standing, 0))
-        detail = result.detail()
-        detail["booked_before"] = format_minor(total_booked, due.currency)
-        if increment:
-            charges.append(
-                Charge(
-                    kind=ChargeKind.INTEREST,
-                    customer_id=action.customer_id,
-                    invoice_id=due.invoice_id,
-                    action_id=action.id,
-                    currency=due.currency,
-                    amount_minor=increment,
-                    charge_date=as_of,
-                    rule=customer_terms.interest_rule,
-                    detail=detail,
-                )
-            )
-        if (
-            customer_terms.interest_rule in COMPENSATION_RULES
+        compensation = (
+            rule.rule in COMPENSATION_RULES
             and result.compensation_minor > 0
-            and due.invoice_id not in compensated
-        ):
-            compensated.add(due.invoice_id)
-            charges.append(
-                Charge(
-                    kind=ChargeKind.COMPENSATION,
-                    customer_id=action.customer_id,
-                    invoice_id=due.invoice_id,
-                    action_id=action.id,
-                    currency=due.currency,
-                    amount_minor=result.compensation_minor,
-                    charge_date=as_of,
-                    rule=customer_terms.interest_rule,
-                    detail={"principal": detail["principal"], "due_date": detail["due_date"]},
-                )
-            )
-    return charges
+            and invoice_id not in compensated
+        )
+        if not increment and not compensation:
+            continue
+        places = exponent(currency)
+        if increment:
+            before = minor_text(total_booked, places)
+            if isinstance(result, SimpleInterest):
+                detail = result.detail_json(booked_before=before)
+            else:
+                detail = json.dumps({**result.detail(), "booked_before": before})
+            rows.append(
+                (ChargeKind.INTEREST, action.customer_id, invoice_id, action_id, currency, increment, rule.rule,
+                 detail)
+            )  # fmt: skip
+        if compensation:
+            compensated.add(invoice_id)
+            evidence = {"principal": minor_text(principal, places), "due_date": due_date.isoformat()}
+            rows.append(
+                (ChargeKind.COMPENSATION, action.customer_id, invoice_id, action_id, currency,
+                 result.compensation_minor, rule.rule, json.dumps(evidence))
+            )  # fmt: skip
+    return rows
+
+
+_INSERT_FIELDS = ("kind", "customer", "invoice", "action", "currency", "amount_minor", "rule", "detail")
+
+
+def _charges_insert(rows: list[_Row], *, charge_date: date) -> None:
+    """Write charges with one executemany of plain tuples, in the backend's own value formats."""
+    if not rows:
+        return
+    connection = connections[router.db_for_write(Charge)]
+    quote = connection.ops.quote_name
+    fields = [*_INSERT_FIELDS, "charge_date", "waive_reason"]
+    columns = ", ".join(quote(Charge._meta.get_field(name).column) for name in fields)
+    # JSON goes as the text Django would write: PostgreSQL casts it to jsonb, SQLite keeps it.
+    placeholders = ["CAST(%s AS jsonb)" if name == "detail" and connection.vendor == "postgresql" else "%s"
+                    for name in fields]  # fmt: skip
+    sql = f"INSERT INTO {quote(Charge._meta.db_table)} ({columns}) VALUES ({', '.join(placeholders)})"
+    day = connection.ops.adapt_datefield_value(charge_date)
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [(*row, day, "") for row in rows])
 
 
 def charges_book_for_run(*, run: DunningRun) -> int:
@@ -294,29 +431,16 @@ def charges_book_for_run(*, run: DunningRun) -> int:
 
     Meant to run inside the run's transaction, after its actions and invoice lines exist.
     """
-    stages = {stage.id: stage for stage in Stage.objects.filter(actions__run=run).distinct()}
-    actions = {
-        action_id: _Action(action_id, customer_id, currency, amount_minor, stages[stage_id])
-        for action_id, customer_id, currency, amount_minor, stage_id in DunningAction.objects.filter(
-            run=run
-        ).values_list("id", "customer_id", "currency", "amount_minor", "stage_id")
-    }
+    actions = _actions_read(run)
     if not actions:
         return 0
-    terms = {
-        item.customer_id: item
-        for item in ContractTerms.objects.filter(
-            customer_id__in=DunningAction.objects.filter(run=run).values("customer_id")
-        )
-    }
-    fees_done = set(
-        Charge.objects.filter(action__run=run, kind=ChargeKind.FEE).values_list("action_id", flat=True)
-    )
-    charges = _fees(list(actions.values()), terms, fees_done, run.as_of)
-    if any(item.interest_rule != InterestRule.NONE for item in terms.values()):
-        charges += _interest(run, actions, terms)
-    Charge.objects.bulk_create(charges, batch_size=1000)
-    return len(charges)
+    rows = _fees(actions.values())
+    if any(
+        item.terms is not None and item.terms.interest_rule != InterestRule.NONE for item in actions.values()
+    ):
+        rows += _interest(run, actions)
+    _charges_insert(rows, charge_date=run.as_of)
+    return len(rows)
 
 
 @transaction.atomic
@@ -355,34 +479,38 @@ def charge_list(*, customer: Customer, include_waived: bool = True) -> QuerySet[
 def charges_for_actions(action_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
     """Return, per action, what is claimed on top of its invoices as of the action's date.
 
-    Plain data for message templates, in three queries for any number of actions: the interest
+    Plain data for message templates, in one query for any number of actions: the interest
     booked to date on each of the action's invoices (one line per invoice, all runs together, not
     just this run's increment), their compensation, and the customer's fees in that currency up
-    to the action's date. Waived charges are left out. ``this_action`` marks what this action booked.
+    to the action's date. Waived charges are left out, and so is a line that adds up to nothing.
+    Lines come in the order they were first booked; ``this_action`` marks what this action booked.
     """
     ids = sorted(set(action_ids))
-    actions = {
-        row["id"]: row
-        for row in DunningAction.objects.filter(id__in=ids).values("id", "customer_id", "currency", "as_of")
-    }
-    if not actions:
+    if not ids:
         return {}
-    invoices_of: dict[int, set[int]] = defaultdict(set)
-    for action_id, invoice_id in DunningActionInvoice.objects.filter(action_id__in=ids).values_list(
-        "action_id", "invoice_id"
-    ):
-        invoices_of[action_id].add(invoice_id)
-    by_customer: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for row in (
+    # One row per (action, charge) the action shows: its customer's charges in its currency up to
+    # its date, fees always and the others only on the action's own invoices.
+    action = "customer__dunning_actions"
+    rows = (
         Charge.objects.filter(
-            customer_id__in=DunningAction.objects.filter(id__in=ids).values("customer_id"),
+            Q(kind=ChargeKind.FEE)
+            | Exists(
+                DunningActionInvoice.objects.filter(
+                    action_id=OuterRef(f"{action}__id"), invoice_id=OuterRef("invoice_id")
+                )
+            ),
+            **{
+                f"{action}__id__in": ids,
+                f"{action}__currency": F("currency"),
+                f"{action}__as_of__gte": F("charge_date"),
+            },
             waived_at__isnull=True,
         )
-        .order_by("charge_date", "id")
-        .values(
+        .order_by(f"{action}__id", "charge_date", "id")
+        .values_list(
+            f"{action}__id",
             "id",
             "kind",
-            "customer_id",
             "invoice_id",
             "invoice__number",
             "action_id",
@@ -391,40 +519,30 @@ def charges_for_actions(action_ids: Iterable[int]) -> dict[int, list[dict[str, A
             "charge_date",
             "rule",
         )
-    ):
-        by_customer[row["customer_id"]].append(dict(row))
-
-    result: dict[int, list[dict[str, Any]]] = {}
-    for action_id, action in actions.items():
-        lines: dict[tuple[str, int | None, int], dict[str, Any]] = {}
-        for charge in by_customer.get(action["customer_id"], ()):
-            if charge["currency"] != action["currency"] or charge["charge_date"] > action["as_of"]:
-                continue
-            if charge["kind"] != ChargeKind.FEE and charge["invoice_id"] not in invoices_of[action_id]:
-                continue
-            # Interest sums per invoice; fees and compensation stay one line each.
-            key = (
-                charge["kind"],
-                charge["invoice_id"],
-                0 if charge["kind"] == ChargeKind.INTEREST else charge["id"],
-            )
-            line = lines.setdefault(
-                key,
-                {
-                    "kind": charge["kind"],
-                    "invoice": charge["invoice__number"] or "",
-                    "currency": charge["currency"],
-                    "amount_minor": 0,
-                    "rule": charge["rule"],
-                    "charge_date": charge["charge_date"].isoformat(),
-                    "this_action": False,
-                },
-            )
-            line["amount_minor"] += charge["amount_minor"]
-            line["charge_date"] = charge["charge_date"].isoformat()
-            line["this_action"] = line["this_action"] or charge["action_id"] == action_id
-        items = [line for line in lines.values() if line["amount_minor"]]
+    )
+    # Every action asked about has an entry, an empty list when nothing is claimed.
+    result: dict[int, list[dict[str, Any]]] = {action_id: [] for action_id in ids}
+    lines: dict[tuple[int, str, int | None, int], dict[str, Any]] = {}
+    for action_id, charge_id, kind, invoice_id, number, booked_by, currency, amount, day, rule in rows:
+        # Interest sums per invoice; fees and compensation stay one line each.
+        key = (action_id, kind, invoice_id, 0 if kind == ChargeKind.INTEREST else charge_id)
+        line = lines.get(key)
+        if line is None:
+            line = lines[key] = {
+                "kind": kind,
+                "invoice": number or "",
+                "currency": currency,
+                "amount_minor": 0,
+                "rule": rule,
+                "charge_date": "",
+                "this_action": False,
+            }
+            result[action_id].append(line)
+        line["amount_minor"] += amount
+        line["charge_date"] = day.isoformat()
+        line["this_action"] = line["this_action"] or booked_by == action_id
+    for items in result.values():
+        items[:] = [line for line in items if line["amount_minor"]]
         for line in items:
             line["amount"] = format_minor(line["amount_minor"], line["currency"])
-        result[action_id] = items
     return result

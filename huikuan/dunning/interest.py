@@ -32,13 +32,14 @@ Rules (see docs/interest.md for the sources):
 from __future__ import annotations
 
 import bisect
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, Context, Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 from huikuan.core.errors import HuikuanError
 from huikuan.core.money import exponent, format_minor, normalise_currency, to_minor
@@ -466,13 +467,22 @@ def _cut_text(numerator: int, denominator: int, places: int) -> str:
     return f"{whole}.{fraction:0{places}d}"
 
 
-@dataclass(frozen=True, slots=True)
-class SimpleInterest:
+_JSON_STRINGS: dict[str, str] = {}
+
+
+def _json_string(text: str) -> str:
+    quoted = _JSON_STRINGS.get(text)
+    if quoted is None:
+        quoted = _JSON_STRINGS[text] = json.dumps(text)
+    return quoted
+
+
+class SimpleInterest(NamedTuple):
     """Interest at one rate on the whole principal for the whole delay, in integers.
 
-    ``exact`` is numerator / denominator in minor units. ``detail()`` is identical to
-    ``InterestResult.detail()`` for the same debt, so a charge's evidence does not depend on which
-    path computed it.
+    ``exact_numerator / exact_denominator`` is the unrounded interest in minor units. ``detail()``
+    is identical to ``InterestResult.detail()`` for the same debt, so a charge's evidence does not
+    depend on which path computed it.
     """
 
     principal_minor: int
@@ -482,7 +492,7 @@ class SimpleInterest:
     due_date: date
     until_date: date
     start: date
-    annual_rate: Decimal
+    annual_rate: str  # as rate_text writes it
     exact_numerator: int
     exact_denominator: int
     interest_minor: int
@@ -495,7 +505,6 @@ class SimpleInterest:
     def detail(self) -> dict[str, Any]:
         places = self.places
         interest = minor_text(self.interest_minor, places)
-        scale = 10**places
         return {
             "principal": minor_text(self.principal_minor, places),
             "currency": self.currency,
@@ -505,9 +514,9 @@ class SimpleInterest:
                     "from": self.start.isoformat(),
                     "to": self.until_date.isoformat(),
                     "days": self.days,
-                    "annual_rate": _rate_text_cached(self.annual_rate),
+                    "annual_rate": self.annual_rate,
                     "interest": interest,
-                    "base": _cut_text(self.principal_minor, scale, places + 4),
+                    "base": _cut_text(self.principal_minor, 10**places, places + 4),
                 }
             ],
             "interest": interest,
@@ -515,19 +524,82 @@ class SimpleInterest:
             "total": minor_text(self.interest_minor + self.compensation_minor, places),
             "due_date": self.due_date.isoformat(),
             "until": self.until_date.isoformat(),
-            "exact_interest": _cut_text(self.exact_numerator, self.exact_denominator * scale, 10),
+            "exact_interest": _cut_text(self.exact_numerator, self.exact_denominator * 10**places, 10),
         }
 
+    def detail_json(self, **extra: str) -> str:
+        """Return ``json.dumps({**self.detail(), **extra})``, written directly: a run writes many."""
+        places = self.places
+        scale = 10**places
+        interest = minor_text(self.interest_minor, places)
+        until = self.until_date.isoformat()
+        text = (
+            f'{{"principal": "{minor_text(self.principal_minor, places)}", '
+            f'"currency": {_json_string(self.currency)}, "rule": {_json_string(self.rule)}, '
+            f'"periods": [{{"from": "{self.start.isoformat()}", "to": "{until}", "days": {self.days}, '
+            f'"annual_rate": "{self.annual_rate}", "interest": "{interest}", '
+            f'"base": "{_cut_text(self.principal_minor, scale, places + 4)}"}}], '
+            f'"interest": "{interest}", "compensation": "{minor_text(self.compensation_minor, places)}", '
+            f'"total": "{minor_text(self.interest_minor + self.compensation_minor, places)}", '
+            f'"due_date": "{self.due_date.isoformat()}", "until": "{until}", '
+            f'"exact_interest": "{_cut_text(self.exact_numerator, self.exact_denominator * scale, 10)}"'
+        )
+        for key, value in extra.items():
+            text += f", {_json_string(key)}: {_json_string(value)}"
+        return text + "}"
 
-_RATE_TEXTS: dict[Decimal, str] = {}
+
+# start, the rate as text, and the exact interest per minor unit of principal as a ratio
+_Plan = tuple[date, str, int, int]
+_CURRENCY_PLACES: dict[str, tuple[str, int]] = {}
 
 
-def _rate_text_cached(rate: Decimal) -> str:
-    # Keyed by the Decimal itself: 5.175 and 5.1750 compare equal and also write the same text.
-    text = _RATE_TEXTS.get(rate)
-    if text is None:
-        text = _RATE_TEXTS[rate] = rate_text(rate)
-    return text
+def _simple_plan(
+    *,
+    due_date: date,
+    until_date: date,
+    rule: str,
+    rates: RateTable,
+    contract_rate: Decimal | None,
+    lpr_markup: Decimal | None,
+    country: str,
+    eu_margins: Mapping[str, Decimal] | None,
+    day_count: str,
+    grace_days: int,
+) -> _Plan | None:
+    if rule not in RULES or rule == RULE_NONE or day_count not in DAY_COUNTS or grace_days < 0:
+        return None
+    start = due_date + timedelta(days=grace_days + 1)
+    if until_date < start:
+        return None
+    breach = due_date + timedelta(days=1)
+    divisor = DAY_COUNTS[day_count]
+    if rule == RULE_CONTRACT:
+        if contract_rate is None or contract_rate < 0:
+            return None
+        rate = Decimal(contract_rate)
+    elif rule == RULE_UK:
+        rate = rate_in_force(rates, SERIES_BOE, uk_reference_date(breach)) + UK_MARGIN
+        divisor = 365
+    elif rule == RULE_EU:
+        margin = eu_margin(country, eu_margins)
+        rate = rate_in_force(rates, SERIES_ECB, half_year_start(start)) + margin
+        for change in _half_year_starts(start, until_date):
+            if rate_in_force(rates, SERIES_ECB, change) + margin != rate:
+                return None
+    elif rule == RULE_CN_LPR:
+        markup = DEFAULT_LPR_MARKUP if lpr_markup is None else lpr_markup
+        if markup < 0:
+            return None
+        rate = rate_in_force(rates, SERIES_LPR, breach) * (1 + markup)
+    else:  # RULE_CN_SME
+        rate = CN_SME_DAILY_PERCENT * 365
+        divisor = 365
+    if not rate.is_finite() or rate < 0:  # a negative rate: rare enough for the general computation
+        return None
+    rate_numerator, rate_denominator = rate.as_integer_ratio()
+    days = (until_date - start).days + 1
+    return start, rate_text(rate), rate_numerator * days, rate_denominator * 100 * divisor
 
 
 def interest_simple(
@@ -545,6 +617,7 @@ def interest_simple(
     eu_compensation: Mapping[str, Decimal] | None = None,
     day_count: str = ACT_365,
     grace_days: int = 0,
+    memo: dict[Any, Any] | None = None,
 ) -> SimpleInterest | None:
     """Return the interest of a debt with no payments and no compounding when one rate covers it all.
 
@@ -552,69 +625,57 @@ def interest_simple(
     ``compound_monthly``). Returns None, so that the caller uses interest_compute, when the rule's
     rate changes during the delay (EU half-years with different rates), when nothing is late yet,
     and for any input interest_compute would refuse; raises RateMissing as interest_compute does.
+
+    ``memo`` is a dict the caller keeps while ``rates`` and ``eu_margins`` stay the same: invoices
+    that share terms, due date and until date then share the rate lookup.
     """
-    if (
-        rule not in RULES
-        or rule == RULE_NONE
-        or day_count not in DAY_COUNTS
-        or grace_days < 0
-        or principal_minor < 0
-    ):
+    if principal_minor < 0:
         return None
-    start = due_date + timedelta(days=grace_days + 1)
-    if until_date < start:
-        return None
-    try:
-        currency = normalise_currency(currency)
-    except ValueError:
-        return None
-    breach = due_date + timedelta(days=1)
-    divisor = DAY_COUNTS[day_count]
-    if rule == RULE_CONTRACT:
-        if contract_rate is None or contract_rate < 0:
+    known = _CURRENCY_PLACES.get(currency)
+    if known is None:
+        try:
+            known = _CURRENCY_PLACES[currency] = (normalise_currency(currency), exponent(currency))
+        except ValueError:
             return None
-        rate = Decimal(contract_rate)
-    elif rule == RULE_UK:
-        rate = rate_in_force(rates or {}, SERIES_BOE, uk_reference_date(breach)) + UK_MARGIN
-        divisor = 365
-    elif rule == RULE_EU:
-        margin = eu_margin(country, eu_margins)
-        rate = rate_in_force(rates or {}, SERIES_ECB, half_year_start(start)) + margin
-        for change in _half_year_starts(start, until_date):
-            if rate_in_force(rates or {}, SERIES_ECB, change) + margin != rate:
-                return None
-    elif rule == RULE_CN_LPR:
-        markup = DEFAULT_LPR_MARKUP if lpr_markup is None else lpr_markup
-        if markup < 0:
-            return None
-        rate = rate_in_force(rates or {}, SERIES_LPR, breach) * (1 + markup)
-    else:  # RULE_CN_SME
-        rate = CN_SME_DAILY_PERCENT * 365
-        divisor = 365
-    if not rate.is_finite():
+    code, places = known
+    key = (rule, contract_rate, lpr_markup, country, day_count, grace_days, due_date, until_date)
+    if memo is not None and key in memo:
+        plan = memo[key]
+    else:
+        plan = _simple_plan(
+            due_date=due_date,
+            until_date=until_date,
+            rule=rule,
+            rates=rates or {},
+            contract_rate=contract_rate,
+            lpr_markup=lpr_markup,
+            country=country,
+            eu_margins=eu_margins,
+            day_count=day_count,
+            grace_days=grace_days,
+        )
+        if memo is not None:
+            memo[key] = plan
+    if plan is None:
         return None
-    rate_numerator, rate_denominator = rate.as_integer_ratio()
-    days = (until_date - start).days + 1
-    numerator = principal_minor * rate_numerator * days
-    if numerator < 0:  # a negative rate: rare enough to leave to the general computation
-        return None
-    denominator = rate_denominator * 100 * divisor
+    start, rate, per_minor, denominator = plan
+    numerator = principal_minor * per_minor
     compensation = 0
-    if principal_minor > 0:
+    if principal_minor > 0 and rule in (RULE_UK, RULE_EU):
         compensation = compensation_minor(
-            rule=rule, currency=currency, debt_minor=principal_minor, eu_amounts=eu_compensation
+            rule=rule, currency=code, debt_minor=principal_minor, eu_amounts=eu_compensation
         )
     return SimpleInterest(
-        principal_minor=principal_minor,
-        currency=currency,
-        places=exponent(currency),
-        rule=rule,
-        due_date=due_date,
-        until_date=until_date,
-        start=start,
-        annual_rate=rate,
-        exact_numerator=numerator,
-        exact_denominator=denominator,
-        interest_minor=_half_up(numerator, denominator),
-        compensation_minor=compensation,
+        principal_minor,
+        code,
+        places,
+        rule,
+        due_date,
+        until_date,
+        start,
+        rate,
+        numerator,
+        denominator,
+        _half_up(numerator, denominator),
+        compensation,
     )
