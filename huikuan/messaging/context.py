@@ -256,7 +256,8 @@ def _load(*, customer_ids: set[int], action_ids: set[int], template_keys: set[st
     Without ``template_keys`` the templates of the actions' stages are loaded.
     """
     from huikuan.customers.models import Contact, Customer
-    from huikuan.dunning.models import Charge, DunningAction, DunningActionInvoice
+    from huikuan.dunning.charges import charges_for_actions
+    from huikuan.dunning.models import DunningAction, DunningActionInvoice
     from huikuan.messaging.rendering import template_catalog_load
 
     actions = {
@@ -290,20 +291,20 @@ def _load(*, customer_ids: set[int], action_ids: set[int], template_keys: set[st
                 days_overdue=row["days_overdue"],
             )
         )
-    charges: dict[int, list[ChargeLine]] = defaultdict(list)
-    for charge in (
-        Charge.objects.filter(action_id__in=sorted(actions), waived_at__isnull=True)
-        .order_by("action_id", "kind", "id")
-        .values("action_id", "kind", "currency", "amount_minor", "invoice__number")
-    ):
-        charges[charge["action_id"]].append(
+    # What is claimed to the action's date: interest to date per invoice (every run's increments
+    # together), compensation and fees, without waived charges; one query.
+    charges: dict[int, list[ChargeLine]] = {
+        action_id: [
             ChargeLine(
-                kind=charge["kind"],
-                currency=charge["currency"],
-                amount_minor=charge["amount_minor"],
-                invoice_number=charge["invoice__number"] or "",
+                kind=line["kind"],
+                currency=line["currency"],
+                amount_minor=line["amount_minor"],
+                invoice_number=line["invoice"],
             )
-        )
+            for line in claimed
+        ]
+        for action_id, claimed in charges_for_actions(actions).items()
+    }
     contacts: dict[int, dict[str, Any]] = {}
     primary: dict[int, dict[str, Any]] = {}
     # Ordered primary first, so the first row seen for a customer is the one to address.

@@ -180,3 +180,29 @@ def test_a_preview_builds_the_same_context_from_invoices_without_an_action():
     for invoice in invoices:
         assert invoice.number in rendered.text and invoice.number in rendered.html
     assert "2024年3月22日" in rendered.text
+
+
+def test_a_later_letter_shows_the_interest_accrued_since_the_due_date_not_just_this_runs_increment():
+    from huikuan.dunning.charges import charges_book_for_run
+    from huikuan.dunning.models import ContractTerms, InterestRule
+
+    customer = make_customer(language="en")
+    ContractTerms.objects.create(customer=customer, interest_rule=InterestRule.CONTRACT, annual_rate="12")
+    invoice = make_invoice(customer, amount="10000.00", issue_date=date(2024, 1, 1), due_days=30)
+    first = make_action(customer, [invoice], as_of=date(2024, 3, 1))  # the formal notice starts interest
+    charges_book_for_run(run=first.run)
+    second = make_action(customer, [invoice], as_of=date(2024, 4, 1))
+    charges_book_for_run(run=second.run)
+
+    contexts = message_context_for_actions([first.id, second.id], channel="LETTER")
+
+    # 10,000 x 12 % x 30 / 365 = 98.63 to 1 March; x 61 / 365 = 200.55 to 1 April, of which the
+    # second run booked 101.92. Each letter claims the interest to its own date.
+    assert [(c["kind"], c["invoice"], c["amount"]) for c in contexts[first.id]["charges"]] == [
+        ("INTEREST", invoice.number, "98.63")
+    ]
+    assert [(c["kind"], c["invoice"], c["amount"]) for c in contexts[second.id]["charges"]] == [
+        ("INTEREST", invoice.number, "200.55")
+    ]
+    assert contexts[second.id]["amount_due_with_charges"] == "CNY 10,200.55"
+    assert sorted(Charge.objects.values_list("amount_minor", flat=True)) == [9_863, 10_192]
