@@ -14,8 +14,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from hypothesis import given
+from hypothesis import strategies as st
 
-from huikuan.core.money import Money
+from huikuan.core.money import Money, from_minor, to_minor
 from huikuan.dunning.charges import (
     ChargeAlreadyWaived,
     WaiverNotAllowed,
@@ -24,6 +26,7 @@ from huikuan.dunning.charges import (
     charge_waive,
     charges_book_for_run,
     charges_for_actions,
+    interest_for_terms,
 )
 from huikuan.dunning.engine import dunning_run
 from huikuan.dunning.fees import FeeInvalid, fee_minor
@@ -40,6 +43,7 @@ from huikuan.dunning.models import (
     Policy,
     Stage,
 )
+from huikuan.dunning.rates import rate_table_load
 from huikuan.ledger.services import credit_note_issue, payment_record
 from tests.factories import make_customer, make_invoice
 
@@ -173,6 +177,39 @@ def test_reminders_before_the_due_date_never_carry_a_fee():
 
     assert fee_minor(stage=stage(trigger_days=-7), terms=contract, amount_minor=100, currency="CNY") == 0
     assert fee_minor(stage=stage(trigger_days=3), terms=contract, amount_minor=100, currency="CNY") == 1_000
+
+
+@given(
+    amount=st.integers(min_value=-1_000, max_value=10**13),
+    percent=st.decimals(min_value=0, max_value=100, places=4),
+    currency=st.sampled_from(["CNY", "JPY", "KWD"]),
+)
+def test_a_percentage_fee_is_the_exact_share_of_the_amount_rounded_half_up(amount, percent, currency):
+    on_stage = Stage(trigger_days=20, fee_kind=FeeKind.PERCENTAGE, fee_value=str(percent))
+
+    fee = fee_minor(stage=on_stage, terms=None, amount_minor=amount, currency=currency)
+
+    assert fee == to_minor(from_minor(max(amount, 0), currency) * percent / 100, currency)
+
+
+def test_a_fee_keeps_its_evidence_and_the_stage_name_as_written():
+    customer = make_customer()
+    on_stage = stage(fee_kind=FeeKind.FIXED, fee_value="50")
+    Stage.objects.filter(pk=on_stage.pk).update(name='催款函 "formal"')
+    on_stage.refresh_from_db()
+    action = act(date(2024, 3, 1), customer, [due_31_january(customer, "1234.50")], on_stage)
+
+    charges_book_for_run(run=action.run)
+
+    fee = Charge.objects.get()
+    assert (fee.kind, fee.rule, fee.waive_reason, fee.waived_at) == (ChargeKind.FEE, FeeKind.FIXED, "", None)
+    assert fee.detail == {
+        "stage": '催款函 "formal"',
+        "fee_kind": "FIXED",
+        "fee_value": "50",
+        "from_contract": False,
+        "amount_due": "1234.50",
+    }
 
 
 def test_a_mistyped_fee_value_is_refused_by_the_calculation_and_skipped_by_the_run():
@@ -337,6 +374,52 @@ def test_a_rate_missing_from_the_table_skips_that_invoice_without_stopping_the_r
     assert booked(ChargeKind.FEE) == [100]
 
 
+def test_a_run_books_on_every_invoice_what_the_general_computation_gives():
+    """Invoices with no payment take the integer fast path; the others the general one: same result."""
+    on_stage = stage(starts_interest=True)
+    as_of = date(2024, 9, 30)
+    cases = []
+    for rule, currency, extra in [
+        (InterestRule.CONTRACT, "CNY", {"annual_rate": "12", "day_count": "ACT/360", "grace_days": 3}),
+        (InterestRule.CONTRACT, "CNY", {"annual_rate": "9.5", "compound_monthly": True}),
+        (InterestRule.CN_LPR, "CNY", {"lpr_markup": "0.3"}),
+        (InterestRule.CN_SME_DAILY, "CNY", {}),
+        (InterestRule.UK_LATE_PAYMENT, "GBP", {}),
+        (InterestRule.EU_LATE_PAYMENT, "EUR", {"eu_country": "FR"}),  # across 1 July: two rates
+    ]:
+        customer = make_customer()
+        contract = terms(customer, interest_rule=rule, **extra)
+        invoices = [
+            make_invoice(customer, amount, currency=currency, issue_date=issued, due_days=30)
+            for amount, issued in [("999.99", date(2024, 1, 1)), ("12345.67", date(2024, 4, 1))]
+        ]
+        payment_record(customer=customer, received_date=date(2024, 7, 15), amount=Money.of("300", currency))
+        act(as_of, customer, invoices, on_stage, currency=currency)
+        cases += [(contract, invoice) for invoice in invoices]
+
+    charges_book_for_run(run=DunningRun.objects.get(as_of=as_of))
+
+    rates = rate_table_load()
+    for contract, invoice in cases:
+        payments = list(invoice.allocations.values_list("allocation_date", "amount_minor"))
+        expected = interest_for_terms(
+            terms=contract,
+            principal_minor=invoice.amount_minor,
+            currency=invoice.currency,
+            due_date=invoice.due_date,
+            until_date=as_of,
+            payments=payments,
+            rates=rates,
+        )
+        charge = Charge.objects.get(invoice=invoice, kind=ChargeKind.INTEREST)
+        assert charge.amount_minor == expected.interest_minor
+        assert charge.detail == {**expected.detail(), "booked_before": "0.00"}
+        compensation = booked(ChargeKind.COMPENSATION, invoice=invoice)
+        assert compensation == ([expected.compensation_minor] if expected.compensation_minor else [])
+    # The payment went to the older invoice only, so each rule had one invoice on each path.
+    assert sum(1 for _contract, invoice in cases if invoice.allocations.exists()) == len(cases) // 2
+
+
 def test_booking_a_run_costs_the_same_queries_for_one_action_or_many():
     def book(count: int, as_of: date) -> int:
         on_stage = stage(fee_kind=FeeKind.FIXED, fee_value="10", starts_interest=True)
@@ -443,6 +526,52 @@ def test_charges_for_actions_shows_interest_to_date_per_invoice_and_leaves_out_w
         ("FEE", "20.00", True),
     ]
     assert shown[quiet.id] == []
+
+
+def test_charges_for_actions_takes_one_query_for_any_number_of_actions(django_assert_num_queries):
+    on_stage = stage(starts_interest=True, fee_kind=FeeKind.FIXED, fee_value="20")
+    actions = []
+    for _ in range(5):
+        customer = make_customer()
+        terms(customer, interest_rule=InterestRule.CONTRACT, annual_rate="12")
+        invoices = [due_31_january(customer), due_31_january(customer, "500.00")]
+        actions.append(act(date(2024, 3, 1), customer, invoices, on_stage))
+    charges_book_for_run(run=actions[0].run)
+
+    with django_assert_num_queries(1):
+        shown = charges_for_actions([action.id for action in actions])
+
+    assert all(
+        [(line["kind"], line["amount"]) for line in shown[action.id]]
+        == [("FEE", "20.00"), ("INTEREST", "98.63"), ("INTEREST", "4.93")]
+        or [(line["kind"], line["amount"]) for line in shown[action.id]]
+        == [("FEE", "20.00"), ("INTEREST", "4.93"), ("INTEREST", "98.63")]
+        for action in actions
+    )
+    with django_assert_num_queries(0):
+        assert charges_for_actions([]) == {}
+
+
+def test_charges_for_actions_leaves_out_another_currency_and_a_later_date():
+    customer = make_customer()
+    terms(customer, fee_kind=FeeKind.FIXED, fee_value="5")
+    on_stage = stage()
+    cny = act(date(2024, 3, 1), customer, [due_31_january(customer)], on_stage)
+    usd = act(
+        date(2024, 3, 1), customer, [due_31_january(customer, currency="USD")], on_stage, currency="USD"
+    )
+    later = act(date(2024, 3, 9), customer, [due_31_january(customer)], on_stage)
+    for action in (cny, later):
+        charges_book_for_run(run=action.run)
+
+    shown = charges_for_actions([cny.id, usd.id, later.id])
+
+    assert [(line["amount"], line["this_action"]) for line in shown[cny.id]] == [("5.00", True)]
+    assert [(line["currency"], line["amount"]) for line in shown[usd.id]] == [("USD", "5.00")]
+    assert [(line["amount"], line["this_action"]) for line in shown[later.id]] == [
+        ("5.00", False),
+        ("5.00", True),
+    ]
 
 
 # --- inside the daily run ----------------------------------------------------------------
