@@ -214,7 +214,21 @@ def _actions_read(run: DunningRun) -> dict[int, _Action]:
             terms = ContractTerms(
                 id=row[width], customer_id=row[1], **dict(zip(_TERMS_FIELDS, row[width + 1 :], strict=True))
             )
-        actions[row[0]] = _Action(*row[:width], terms=terms)
+        action_id, customer_id, currency, amount, name, trigger_days, fee_kind, fee_value, fee_booked = row[
+            :width
+        ]
+        actions[action_id] = _Action(
+            action_id,
+            customer_id,
+            currency,
+            amount,
+            name,
+            trigger_days,
+            fee_kind,
+            fee_value,
+            fee_booked,
+            terms,
+        )
     return actions
 
 
@@ -416,7 +430,8 @@ def _charges_insert(rows: list[_Row], *, charge_date: date) -> None:
     connection = connections[router.db_for_write(Charge)]
     quote = connection.ops.quote_name
     fields = [*_INSERT_FIELDS, "charge_date", "waive_reason"]
-    columns = ", ".join(quote(Charge._meta.get_field(name).column) for name in fields)
+    column_of = {field.name: str(field.column) for field in Charge._meta.concrete_fields}
+    columns = ", ".join(quote(column_of[name]) for name in fields)
     # JSON goes as the text Django would write: PostgreSQL casts it to jsonb, SQLite keeps it.
     placeholders = ["CAST(%s AS jsonb)" if name == "detail" and connection.vendor == "postgresql" else "%s"
                     for name in fields]  # fmt: skip
