@@ -452,13 +452,15 @@ def _half_up(numerator: int, denominator: int) -> int:
     return -((-2 * numerator + denominator) // (2 * denominator))
 
 
+_MINOR_FORMATS = {places: f"%s%d.%0{places}d" for places in range(1, 10)}
+
+
 def minor_text(minor: int, places: int) -> str:
     """Return integer minor units as format_minor writes them ("1234.50", "-0.05", "1000" for JPY)."""
     if places == 0:
         return str(minor)
-    sign = "-" if minor < 0 else ""
     whole, fraction = divmod(abs(minor), 10**places)
-    return f"{sign}{whole}.{fraction:0{places}d}"
+    return _MINOR_FORMATS[places] % ("-" if minor < 0 else "", whole, fraction)
 
 
 def _cut_text(numerator: int, denominator: int, places: int) -> str:
@@ -530,19 +532,21 @@ class SimpleInterest(NamedTuple):
     def detail_json(self, **extra: str) -> str:
         """Return ``json.dumps({**self.detail(), **extra})``, written directly: a run writes many."""
         places = self.places
-        scale = 10**places
+        principal = minor_text(self.principal_minor, places)
         interest = minor_text(self.interest_minor, places)
+        compensation = self.compensation_minor
         until = self.until_date.isoformat()
         text = (
-            f'{{"principal": "{minor_text(self.principal_minor, places)}", '
+            f'{{"principal": "{principal}", '
             f'"currency": {_json_string(self.currency)}, "rule": {_json_string(self.rule)}, '
             f'"periods": [{{"from": "{self.start.isoformat()}", "to": "{until}", "days": {self.days}, '
             f'"annual_rate": "{self.annual_rate}", "interest": "{interest}", '
-            f'"base": "{_cut_text(self.principal_minor, scale, places + 4)}"}}], '
-            f'"interest": "{interest}", "compensation": "{minor_text(self.compensation_minor, places)}", '
-            f'"total": "{minor_text(self.interest_minor + self.compensation_minor, places)}", '
+            # the principal cut to four more places: its own digits and four zeros
+            f'"base": "{principal}{"0000" if places else ".0000"}"}}], '
+            f'"interest": "{interest}", "compensation": "{minor_text(compensation, places)}", '
+            f'"total": "{minor_text(self.interest_minor + compensation, places) if compensation else interest}", '
             f'"due_date": "{self.due_date.isoformat()}", "until": "{until}", '
-            f'"exact_interest": "{_cut_text(self.exact_numerator, self.exact_denominator * scale, 10)}"'
+            f'"exact_interest": "{_cut_text(self.exact_numerator, self.exact_denominator * 10**places, 10)}"'
         )
         for key, value in extra.items():
             text += f", {_json_string(key)}: {_json_string(value)}"
