@@ -25,7 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router, transaction
@@ -131,7 +132,22 @@ class _Rule:
     compound_monthly: bool
 
 
-def _rule_of(terms: ContractTerms) -> _Rule:
+class _Terms(NamedTuple):
+    """A customer's contract terms as booking reads them: plain values, cheaper than a model."""
+
+    customer_id: int
+    fee_kind: str
+    fee_value: str
+    interest_rule: str
+    annual_rate: str
+    lpr_markup: str
+    eu_country: str
+    day_count: str
+    grace_days: int
+    compound_monthly: bool
+
+
+def _rule_of(terms: ContractTerms | _Terms) -> _Rule:
     return _Rule(
         rule=terms.interest_rule,
         contract_rate=_decimal(terms.annual_rate, what="annual rate", customer_id=terms.customer_id),
@@ -164,7 +180,7 @@ class _Action:
     stage_fee_kind: str
     stage_fee_value: str
     fee_booked: bool
-    terms: ContractTerms | None
+    terms: _Terms | None
 
 
 # kind, customer_id, invoice_id, action_id, currency, amount_minor, rule, detail as JSON text
@@ -229,10 +245,7 @@ def _actions_read(run: DunningRun) -> dict[int, _Action]:
     for row in rows:
         terms = None
         if row[width] is not None:
-            # Unsaved and never saved: a typed holder for the terms' values.
-            terms = ContractTerms(
-                id=row[width], customer_id=row[1], **dict(zip(_TERMS_FIELDS, row[width + 1 :], strict=True))
-            )
+            terms = _Terms(row[1], *row[width + 1 :])
         action_id, customer_id, currency, amount, name, trigger_days, fee_kind, fee_value, fee_booked = row[
             :width
         ]
@@ -249,6 +262,11 @@ def _actions_read(run: DunningRun) -> dict[int, _Action]:
             terms,
         )
     return actions
+
+
+@cache
+def _places(currency: str) -> int:
+    return exponent(currency)
 
 
 def _first_ids(ids: list[int], shown: int = 10) -> str:
@@ -294,7 +312,7 @@ def _fees(actions: Iterable[_Action]) -> list[_Row]:
             # all but the amount are shared by the actions of a stage, so their text is made once.
             shared = dict(zip(("stage", "fee_kind", "fee_value", "from_contract"), evidence, strict=True))
             prefix = prefixes[evidence] = json.dumps(shared)[:-1] + ', "amount_due": "'
-        detail = f'{prefix}{minor_text(action.amount_minor, exponent(action.currency))}"}}'
+        detail = f'{prefix}{minor_text(action.amount_minor, _places(action.currency))}"}}'
         rows.append(
             (ChargeKind.FEE, action.customer_id, None, action.id, action.currency, amount, kind, detail)
         )
@@ -428,7 +446,7 @@ def _interest(run: DunningRun, actions: dict[int, _Action]) -> list[_Row]:
         )
         if not increment and not compensation:
             continue
-        places = exponent(currency)
+        places = _places(currency)
         if increment:
             before = minor_text(total_booked, places)
             if isinstance(result, SimpleInterest):
