@@ -471,21 +471,31 @@ _INSERT_FIELDS = ("kind", "customer", "invoice", "action", "currency", "amount_m
 
 
 def _charges_insert(rows: list[_Row], *, charge_date: date) -> None:
-    """Write charges with one executemany of plain tuples, in the backend's own value formats."""
+    """Write charges as plain tuples in one statement: COPY on PostgreSQL, executemany on SQLite.
+
+    Values go in the backend's own formats: the date as Django adapts it (ISO text on SQLite), the
+    evidence as the JSON text Django would write (PostgreSQL parses it into jsonb). PostgreSQL gets
+    COPY because Django binds parameters on the client, so an executemany there sends and plans
+    one INSERT per row.
+    """
     if not rows:
         return
     connection = connections[router.db_for_write(Charge)]
     quote = connection.ops.quote_name
     fields = [*_INSERT_FIELDS, "charge_date", "waive_reason"]
     column_of = {field.name: str(field.column) for field in Charge._meta.concrete_fields}
-    columns = ", ".join(quote(column_of[name]) for name in fields)
-    # JSON goes as the text Django would write: PostgreSQL casts it to jsonb, SQLite keeps it.
-    placeholders = ["CAST(%s AS jsonb)" if name == "detail" and connection.vendor == "postgresql" else "%s"
-                    for name in fields]  # fmt: skip
-    sql = f"INSERT INTO {quote(Charge._meta.db_table)} ({columns}) VALUES ({', '.join(placeholders)})"
+    table = f"{quote(Charge._meta.db_table)} ({', '.join(quote(column_of[name]) for name in fields)})"
     day = connection.ops.adapt_datefield_value(charge_date)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [(*row, day, "") for row in rows])
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row((*row, day, ""))
+        else:
+            placeholders = ", ".join(["%s"] * len(fields))
+            cursor.executemany(
+                f"INSERT INTO {table} VALUES ({placeholders})", [(*row, day, "") for row in rows]
+            )
 
 
 def charges_book_for_run(*, run: DunningRun) -> int:
