@@ -10,9 +10,10 @@ A charge never changes the invoice it is about. The run books, for each of its a
   recorded late with an earlier date lowers it with a negative correction;
 - a COMPENSATION charge once per invoice under the UK and EU rules.
 
-Booking reads everything for the whole run in a fixed number of queries and writes with
-bulk_create, so a run of any size costs the same handful of round trips. Calling it again for the
-same run adds nothing. A waived charge stays on record with who waived it and why; it still counts
+Booking reads everything for the whole run in a fixed number of queries, computes in integers
+(interest on the fast path of interest.py unless an invoice has payments, compounds or changes
+rate) and writes plain tuples in one statement, so a run of any size costs the same handful of
+round trips and no model instance per charge. Calling it again for the same run adds nothing. A waived charge stays on record with who waived it and why; it still counts
 as booked, so a later run does not claim the same interest again.
 """
 
