@@ -123,9 +123,19 @@ def _open_amounts_sql(
         ) g
         JOIN {customer} c ON c.id = g.customer_id
         {users}
-        ORDER BY c.code, g.currency
+        {"" if _sorted_in_python() else "ORDER BY c.code, g.currency"}
     """
     return sql, [*edges, *source_params]
+
+
+def _sorted_in_python() -> bool:
+    """Return whether the rows are put in order here rather than by the database.
+
+    SQLite compares text as Python does (by code point), and sorting the fetched tuples here
+    costs a fraction of its sorting the wide result rows. PostgreSQL orders by the database's
+    collation, which Python cannot reproduce, so it keeps its ORDER BY.
+    """
+    return connection.vendor == "sqlite"
 
 
 def _open_amount_rows(*, as_of: date, bounds: Sequence[int], by: str) -> list[tuple]:
@@ -139,6 +149,8 @@ def _open_amount_rows(*, as_of: date, bounds: Sequence[int], by: str) -> list[tu
         for row in _fetch_all(*_open_amounts_sql(as_of=as_of, bounds=bounds, later_only=True, by=by))
     }
     rows = _fetch_all(*_open_amounts_sql(as_of=as_of, bounds=bounds, later_only=False, by=by))
+    if _sorted_in_python():
+        rows.sort(key=itemgetter(0, 2))  # code, currency
     if corrections:
         merged = {row[:4]: row[4:] for row in rows}
         for key, extra in corrections.items():

@@ -249,6 +249,19 @@ def test_dso_reaches_back_beyond_a_year_when_the_receivable_is_that_old():
     assert dso == Decimal((date(2024, 3, 31) - date(2022, 1, 1)).days + 1)
 
 
+def test_customers_come_in_code_order_and_each_customers_currencies_in_currency_order():
+    for code in ("M20", "B07", "Z01", "A99"):
+        customer = make_customer(code)
+        for currency in ("USD", "CNY", "EUR"):
+            make_invoice(customer, "10.00", currency, issue_date=date(2024, 6, 1))
+
+    rows = aging_build(as_of=date(2024, 6, 30))["customers"]
+
+    assert [(row["code"], row["currency"]) for row in rows] == [
+        (code, currency) for code in ("A99", "B07", "M20", "Z01") for currency in ("CNY", "EUR", "USD")
+    ]
+
+
 def test_customers_with_nothing_open_are_left_out():
     paid, untouched = make_customer("PAID"), make_customer("NONE")
     make_invoice(paid, "100.00", issue_date=date(2024, 1, 1))
