@@ -43,7 +43,13 @@ from django.utils.translation import gettext as _
 
 from huikuan.collections.models import Task, TaskKind
 from huikuan.customers.models import Contact, Customer
-from huikuan.messaging.email import email_address, email_build, email_configured, email_failure_classify
+from huikuan.messaging.email import (
+    email_address,
+    email_build,
+    email_configured,
+    email_envelope,
+    email_failure_classify,
+)
 from huikuan.messaging.models import MessageChannel, OutboxMessage, OutboxStatus, TemplateChannel
 from huikuan.messaging.sms import PermanentSmsError, SmsError, SmsGateway, sms_count, sms_gateway
 
@@ -290,25 +296,36 @@ def _prepare(messages: Sequence[OutboxMessage], *, catalog: Any) -> list[_Prepar
 # --- sending ---------------------------------------------------------------------------------------
 
 
+def _smtp_backend(mail_connection: Any) -> bool:
+    from django.core.mail.backends.smtp import EmailBackend
+
+    return isinstance(mail_connection, EmailBackend)
+
+
 def _send_email(items: Sequence[_Prepared], *, mail_connection: Any) -> None:
+    """Send the batch over one connection; to an SMTP server as composed bytes, else through Django."""
+    smtp = _smtp_backend(mail_connection)
     opened = False
     for item in items:
         message = item.message
-        mail = email_build(
-            message_id=message.message_id,
-            sender=message.sender,
-            recipient=item.to,
-            subject=message.subject,
-            text=message.body_text,
-            html=message.body_html,
-            attachment=item.attachment,
-            connection=mail_connection,
-        )
+        parts = {
+            "message_id": message.message_id,
+            "sender": message.sender,
+            "recipient": item.to,
+            "subject": message.subject,
+            "text": message.body_text,
+            "html": message.body_html,
+            "attachment": item.attachment,
+        }
         try:
             if not opened:
                 mail_connection.open()
                 opened = True
-            if mail_connection.send_messages([mail]) != 1:
+            if smtp:
+                # What Django's SMTP backend would send, without building a MIME tree first.
+                envelope = email_envelope(**parts)
+                mail_connection.connection.sendmail(envelope.sender, envelope.recipients, envelope.data)
+            elif mail_connection.send_messages([email_build(**parts, connection=mail_connection)]) != 1:
                 raise OSError("the mail backend did not take the message")
         except Exception as error:
             failure = email_failure_classify(error)

@@ -9,18 +9,22 @@ instead of sending it somewhere by guesswork.
 
 from __future__ import annotations
 
+import base64
+import functools
 import os
 import re
+import secrets
 import smtplib
 import tempfile
 from dataclasses import dataclass
-from email.utils import formataddr, parseaddr
+from email.utils import formataddr, formatdate, parseaddr
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import BadHeaderError, EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.message import sanitize_address
 
 
 class EmailNotConfigured(Exception):
@@ -153,3 +157,159 @@ def email_build(
         filename, content = attachment
         mail.attach(filename, content, "application/pdf")
     return mail
+
+
+# --- the message as SMTP carries it, composed directly -------------------------------------------
+
+# Lines longer than this must be encoded (RFC 5322 §2.1.1); such rare messages take Django's path.
+_LINE_LIMIT = 998
+# A plain addr-spec that needs no quoting, encoding or punycode: used as it is.
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\Z")
+# UTF-8 bytes per encoded word: 56 base64 characters, so "Subject: =?utf-8?b?…?=" stays within 78.
+_WORD_BYTES = 42
+
+
+@dataclass(frozen=True, slots=True)
+class EmailEnvelope:
+    """What an SMTP server receives: the MAIL FROM and RCPT TO addresses and the message bytes."""
+
+    sender: str
+    recipients: tuple[str, ...]
+    data: bytes
+
+
+@functools.lru_cache(maxsize=256)
+def _sanitized(address: str) -> str:
+    return sanitize_address(address, "utf-8")
+
+
+def _envelope_address(address: str) -> str:
+    """Return the address as Django's SMTP backend puts it into MAIL FROM and RCPT TO."""
+    if _PLAIN_ADDRESS.match(address):
+        return address
+    return _sanitized(address)
+
+
+def _header_value(name: str, value: str) -> str:
+    """Return a header value safe to write: no line breaks, non-ASCII text as encoded words."""
+    if "\n" in value or "\r" in value:
+        raise BadHeaderError(f"Header values can't contain newlines (got {value!r} for header {name!r})")
+    if value.isascii():
+        if len(name) + 2 + len(value) <= 78:
+            return value
+        return _fold_ascii(name, value)
+    if name in ("From", "To"):
+        return _sanitized(value)
+    return _encoded_words(value)
+
+
+def _fold_ascii(name: str, value: str) -> str:
+    """Fold a long ASCII header before spaces so that lines stay near 78 characters."""
+    lines: list[str] = []
+    first = current = f"{name}:"
+    for word in value.split(" "):
+        # A line keeps at least one word, and no line is only white space.
+        if word and current != first and len(current) + 1 + len(word) > 78:
+            lines.append(current)
+            current = ""
+        current = f"{current} {word}"
+    lines.append(current)
+    return "\r\n".join(lines)[len(name) + 2 :]
+
+
+def _encoded_words(value: str) -> str:
+    """Encode text as RFC 2047 base64 words, never splitting a character, one word per line."""
+    words: list[str] = []
+    chunk = bytearray()
+    for character in value:
+        encoded = character.encode("utf-8")
+        if len(chunk) + len(encoded) > _WORD_BYTES:
+            words.append(f"=?utf-8?b?{base64.b64encode(chunk).decode('ascii')}?=")
+            chunk.clear()
+        chunk += encoded
+    if chunk:
+        words.append(f"=?utf-8?b?{base64.b64encode(chunk).decode('ascii')}?=")
+    return "\r\n ".join(words)
+
+
+def _text_part(body: str, subtype: str) -> bytes | None:
+    """Return one MIME text part (headers and body), or None when a line is too long to send as is."""
+    lines = body.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    data = "\r\n".join(lines).encode("utf-8", "surrogateescape")
+    if len(data) > _LINE_LIMIT and any(
+        len(line.encode("utf-8", "surrogateescape")) > _LINE_LIMIT for line in lines
+    ):
+        return None
+    encoding = "7bit" if body.isascii() else "8bit"
+    return (
+        f'Content-Type: text/{subtype}; charset="utf-8"\r\nMIME-Version: 1.0\r\n'
+        f"Content-Transfer-Encoding: {encoding}\r\n\r\n"
+    ).encode("ascii") + data
+
+
+def _boundary(parts: list[bytes]) -> str:
+    while True:
+        boundary = f"=_huikuan_{secrets.token_hex(12)}"
+        token = boundary.encode("ascii")
+        if not any(token in part for part in parts):
+            return boundary
+
+
+def email_envelope(
+    *,
+    message_id: str,
+    sender: str,
+    recipient: str,
+    subject: str,
+    text: str,
+    html: str,
+    attachment: tuple[str, bytes] | None = None,
+) -> EmailEnvelope:
+    """Return what goes over SMTP for an outbox message: the same message :func:`email_build` makes.
+
+    Composing the bytes directly costs a fraction of building Python's ``email.message`` tree and
+    flattening it, which was the largest part of sending a reminder. Messages with an attachment
+    or with a line too long for SMTP (which needs quoted-printable) go through Django's builder.
+    """
+    envelope_sender = _envelope_address(sender)
+    recipients = (_envelope_address(recipient),)
+    text_part = _text_part(text, "plain") if attachment is None else None
+    html_part = _text_part(html, "html") if html and text_part is not None else None
+    if text_part is None or (html and html_part is None):
+        mail = email_build(
+            message_id=message_id,
+            sender=sender,
+            recipient=recipient,
+            subject=subject,
+            text=text,
+            html=html,
+            attachment=attachment,
+        )
+        return EmailEnvelope(envelope_sender, recipients, mail.message().as_bytes(linesep="\r\n"))
+    headers = (
+        f"Subject: {_header_value('Subject', subject)}\r\n"
+        f"From: {_header_value('From', sender)}\r\n"
+        f"To: {_header_value('To', recipient)}\r\n"
+        f"Date: {formatdate(localtime=settings.EMAIL_USE_LOCALTIME)}\r\n"
+        f"Message-ID: {_header_value('Message-ID', message_id)}\r\n"
+    ).encode("ascii")
+    if html_part is None:
+        # A single text part carries its content headers at the top, as Django's builder does.
+        head, _, body = text_part.partition(b"\r\n\r\n")
+        return EmailEnvelope(envelope_sender, recipients, head + b"\r\n" + headers + b"\r\n" + body)
+    # Like Django's builder, an empty text body leaves only the HTML alternative.
+    parts = [text_part, html_part] if text else [html_part]
+    boundary = _boundary(parts)
+    delimiter = f"--{boundary}\r\n".encode("ascii")
+    data = b"".join(
+        (
+            f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\nMIME-Version: 1.0\r\n'.encode(
+                "ascii"
+            ),
+            headers,
+            b"\r\n",
+            *(delimiter + part + b"\r\n" for part in parts),
+            f"--{boundary}--\r\n".encode("ascii"),
+        )
+    )
+    return EmailEnvelope(envelope_sender, recipients, data)
