@@ -69,7 +69,6 @@ print(json.dumps({
 def orm_loop_run(*, as_of: date, limit: int, now) -> int:  # type: ignore[no-untyped-def]
     """The same ladder, evaluated the way per-line peers do it; rolled back. Returns invoices seen."""
     from django.db import transaction
-    from django.db.models import Max
 
     from huikuan.collections.models import Dispute, InstalmentPlan, PromiseToPay
     from huikuan.customers.models import Customer, CustomerStatus
@@ -113,12 +112,10 @@ def orm_loop_run(*, as_of: date, limit: int, now) -> int:  # type: ignore[no-unt
                 continue
             stages = list(Stage.objects.filter(policy_id=policy_id).order_by("position"))
             rules = [StageRule(s.position, s.trigger_days, s.min_days_since_previous) for s in stages]
-            start = InvoiceDunningLevel.objects.filter(invoice=invoice).first()
-            reached = DunningActionInvoice.objects.filter(invoice=invoice).aggregate(level=Max("level"))[
-                "level"
-            ]
-            level = max(reached or 0, start.level if start else 0)
-            standing = InvoiceStanding(invoice.id, invoice.due_date, invoice.open_minor, level)
+            level = InvoiceDunningLevel.objects.filter(invoice=invoice).first()
+            standing = InvoiceStanding(
+                invoice.id, invoice.due_date, invoice.open_minor, level.level if level else 0
+            )
             position = next_stage_due(standing=standing, stages=rules, as_of=as_of)
             if position is None:
                 continue
@@ -151,6 +148,9 @@ def orm_loop_run(*, as_of: date, limit: int, now) -> int:  # type: ignore[no-unt
                 action=action, invoice=invoice, open_minor=invoice.open_minor,
                 days_overdue=(as_of - invoice.due_date).days, level=position,
             )  # fmt: skip
+            InvoiceDunningLevel.objects.update_or_create(
+                invoice=invoice, defaults={"level": action.stage_position, "level_date": as_of}
+            )
             for channel in stage.channels:
                 key = f"orm:{action.id}:{channel}"
                 if (

@@ -95,11 +95,6 @@ def _date_plus_days_sql(day: str, days: str) -> str:
     return f"date({day}, '+' || {days} || ' days')"
 
 
-def _greatest_sql(first: str, second: str) -> str:
-    function = "GREATEST" if _vendor() == "postgresql" else "max"
-    return f"{function}({first}, {second})"
-
-
 def _date_param_sql() -> str:
     return "CAST(%s AS date)" if _vendor() == "postgresql" else "%s"
 
@@ -185,7 +180,11 @@ def _lock_runs() -> None:
 def _candidates_create(
     cursor: Any, *, ladder: _Ladder, as_of: date, countries: list[str], customer_id: int | None
 ) -> int:
-    """Fill the temporary table ``dunning_candidate``: eligible invoices due for their next stage."""
+    """Fill the temporary table ``dunning_candidate``: eligible invoices due for their next stage.
+
+    Rows are kept in invoice order, so that the invoices' new levels are written in the order of
+    their table (SQLite: its rowid), appending instead of scattering.
+    """
     if not ladder.stages or not countries:
         cursor.execute(_temp_table_sql("SELECT 0 AS invoice_id, 0 AS customer_id, '' AS currency, "
                                        "0 AS open_minor, 0 AS days_overdue, 0 AS next_position, "
@@ -201,21 +200,13 @@ def _candidates_create(
                              for policy in ladder.policies.values())  # fmt: skip
     grade_cases = " ".join(f"WHEN %s THEN {int(pid)}" for pid in ladder.grade_policy.values())
     grade_params = list(ladder.grade_policy.keys())
-    # The optional tables are joined only when they hold rows: most ledgers have none.
+    # Customer policies are joined only when there are any: most ledgers have none.
     overrides = _has_rows(cursor, "dunning_customerpolicy")
-    starts = _has_rows(cursor, "dunning_invoicedunninglevel")
     policy_join = "LEFT JOIN dunning_customerpolicy cp ON cp.customer_id = c.id" if overrides else ""
-    start_join = "LEFT JOIN dunning_invoicedunninglevel lv ON lv.invoice_id = i.id" if starts else ""
     grade_expr = f"CASE c.grade {grade_cases} ELSE NULL END" if grade_cases else "NULL"
     policy_expr = f"COALESCE(cp.policy_id, {grade_expr})" if overrides else grade_expr
-    start_level = "COALESCE(lv.level, 0)" if starts else "0"
     country_marks = ", ".join(["%s"] * len(countries))
     promise_until = _date_plus_days_sql("p.promised_date", "p.grace_days")
-    # Where the invoice stands: the highest stage an action took it to, read from the index on
-    # (invoice, level) alone, or its starting level if higher.
-    reached = (
-        "COALESCE((SELECT MAX(l.level) FROM dunning_dunningactioninvoice l WHERE l.invoice_id = i.id), 0)"
-    )
     customer_filter = "AND i.customer_id = %s" if customer_id is not None else ""
     select = f"""
         SELECT x.invoice_id, x.customer_id, x.currency, x.open_minor,
@@ -223,12 +214,12 @@ def _candidates_create(
         FROM (
             SELECT i.id AS invoice_id, i.customer_id AS customer_id, i.currency AS currency,
                    i.open_minor AS open_minor, i.due_date AS due_date,
-                   {_greatest_sql(reached, start_level)} + 1 AS next_position,
+                   COALESCE(lv.level, 0) + 1 AS next_position,
                    {policy_expr} AS policy_id
             FROM ledger_invoice i
             JOIN customers_customer c ON c.id = i.customer_id
             {policy_join}
-            {start_join}
+            LEFT JOIN dunning_invoicedunninglevel lv ON lv.invoice_id = i.id
             WHERE i.settled_date IS NULL AND i.open_minor > 0
               AND c.do_not_contact = %s
               AND c.status NOT IN (%s, %s)
@@ -245,6 +236,7 @@ def _candidates_create(
           AND x.invoice_id NOT IN (SELECT ii.invoice_id FROM collections_instalmentplan_invoices ii
                                    JOIN collections_instalmentplan ip ON ip.id = ii.instalmentplan_id
                                    WHERE ip.status = 'ACTIVE')
+        ORDER BY x.invoice_id
     """
     all_params: list[Any] = [
         as_of, *grade_params, False, CustomerStatus.LEGAL, CustomerStatus.CLOSED, *countries,
@@ -312,8 +304,8 @@ def _actions_insert(cursor: Any, *, ladder: _Ladder, run_id: int, as_of: date) -
     return cursor.rowcount
 
 
-def _lines_insert(cursor: Any, *, run_id: int) -> None:
-    """Every invoice of an action, with its state on the day; the highest line level is where it stands."""
+def _lines_and_levels_insert(cursor: Any, *, run_id: int, as_of: date) -> None:
+    """Record every invoice of every action (in action order) and move each invoice to its new level."""
     cursor.execute(
         """
         INSERT INTO dunning_dunningactioninvoice (action_id, invoice_id, open_minor, days_overdue, level)
@@ -321,9 +313,22 @@ def _lines_insert(cursor: Any, *, run_id: int) -> None:
         FROM dunning_candidate c
         JOIN dunning_dunningaction a
           ON a.run_id = %s AND a.customer_id = c.customer_id AND a.currency = c.currency
-        ORDER BY c.invoice_id
+        ORDER BY a.id
         """,
         [run_id],
+    )
+    # "WHERE true" lets SQLite tell the upsert's ON CONFLICT from a join's ON.
+    cursor.execute(
+        f"""
+        INSERT INTO dunning_invoicedunninglevel (invoice_id, level, level_date)
+        SELECT c.invoice_id, a.stage_position, {_date_param_sql()}
+        FROM dunning_candidate c
+        JOIN dunning_dunningaction a
+          ON a.run_id = %s AND a.customer_id = c.customer_id AND a.currency = c.currency
+        WHERE true
+        ON CONFLICT (invoice_id) DO UPDATE SET level = excluded.level, level_date = excluded.level_date
+        """,
+        [as_of, run_id],
     )
 
 
@@ -684,7 +689,7 @@ def _run_in_transaction(
         )
         result.actions_created = _actions_insert(cursor, ladder=ladder, run_id=run.id, as_of=as_of)
         if result.actions_created:
-            _lines_insert(cursor, run_id=run.id)
+            _lines_and_levels_insert(cursor, run_id=run.id, as_of=as_of)
             result.messages_created = _messages_insert(cursor, ladder=ladder, run_id=run.id, now=now)
             result.tasks_created = _tasks_insert(cursor, ladder=ladder, run_id=run.id, as_of=as_of, now=now)
             result.holds_placed = _holds_place(cursor, ladder=ladder, run_id=run.id, as_of=as_of)

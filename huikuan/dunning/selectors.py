@@ -48,14 +48,10 @@ def policy_list() -> list[dict[str, Any]]:
 
 
 def invoice_dunning_level(*, invoice: Invoice) -> int:
-    """Return the stage position the invoice stands at: its highest dunning line, or its starting level."""
-    from django.db.models import Max
+    """Return the stage position the invoice stands at (0 before the first)."""
+    from huikuan.dunning.models import InvoiceDunningLevel
 
-    from huikuan.dunning.models import DunningActionInvoice, InvoiceDunningLevel
-
-    reached = DunningActionInvoice.objects.filter(invoice=invoice).aggregate(level=Max("level"))["level"] or 0
-    start = InvoiceDunningLevel.objects.filter(invoice=invoice).values_list("level", flat=True).first() or 0
-    return max(reached, start)
+    return InvoiceDunningLevel.objects.filter(invoice=invoice).values_list("level", flat=True).first() or 0
 
 
 def customer_actions(*, customer: Customer, limit: int = 50) -> list[DunningAction]:
