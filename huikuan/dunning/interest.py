@@ -499,10 +499,15 @@ class SimpleInterest(NamedTuple):
     exact_denominator: int
     interest_minor: int
     compensation_minor: int
+    # The dates as ISO text, made once per due date rather than once per invoice.
+    texts: tuple[str, str, str] = ("", "", "")  # start, until, due date
 
     @property
     def days(self) -> int:
         return (self.until_date - self.start).days + 1
+
+    def _texts(self) -> tuple[str, str, str]:
+        return self.start.isoformat(), self.until_date.isoformat(), self.due_date.isoformat()
 
     def detail(self) -> dict[str, Any]:
         places = self.places
@@ -535,17 +540,17 @@ class SimpleInterest(NamedTuple):
         principal = minor_text(self.principal_minor, places)
         interest = minor_text(self.interest_minor, places)
         compensation = self.compensation_minor
-        until = self.until_date.isoformat()
+        start, until, due = self.texts if self.texts[0] else self._texts()
         text = (
             f'{{"principal": "{principal}", '
             f'"currency": {_json_string(self.currency)}, "rule": {_json_string(self.rule)}, '
-            f'"periods": [{{"from": "{self.start.isoformat()}", "to": "{until}", "days": {self.days}, '
+            f'"periods": [{{"from": "{start}", "to": "{until}", "days": {self.days}, '
             f'"annual_rate": "{self.annual_rate}", "interest": "{interest}", '
             # the principal cut to four more places: its own digits and four zeros
             f'"base": "{principal}{"0000" if places else ".0000"}"}}], '
             f'"interest": "{interest}", "compensation": "{minor_text(compensation, places)}", '
             f'"total": "{minor_text(self.interest_minor + compensation, places) if compensation else interest}", '
-            f'"due_date": "{self.due_date.isoformat()}", "until": "{until}", '
+            f'"due_date": "{due}", "until": "{until}", '
             f'"exact_interest": "{_cut_text(self.exact_numerator, self.exact_denominator * 10**places, 10)}"'
         )
         for key, value in extra.items():
@@ -553,8 +558,8 @@ class SimpleInterest(NamedTuple):
         return text + "}"
 
 
-# start, the rate as text, and the exact interest per minor unit of principal as a ratio
-_Plan = tuple[date, str, int, int]
+# start, the rate as text, the exact interest per minor unit of principal as a ratio, the date texts
+_Plan = tuple[date, str, int, int, tuple[str, str, str]]
 _CURRENCY_PLACES: dict[str, tuple[str, int]] = {}
 
 
@@ -603,7 +608,8 @@ def _simple_plan(
         return None
     rate_numerator, rate_denominator = rate.as_integer_ratio()
     days = (until_date - start).days + 1
-    return start, rate_text(rate), rate_numerator * days, rate_denominator * 100 * divisor
+    texts = (start.isoformat(), until_date.isoformat(), due_date.isoformat())
+    return start, rate_text(rate), rate_numerator * days, rate_denominator * 100 * divisor, texts
 
 
 def interest_simple(
@@ -662,7 +668,7 @@ def interest_simple(
             memo[key] = plan
     if plan is None:
         return None
-    start, rate, per_minor, denominator = plan
+    start, rate, per_minor, denominator, texts = plan
     numerator = principal_minor * per_minor
     compensation = 0
     if principal_minor > 0 and rule in (RULE_UK, RULE_EU):
@@ -682,4 +688,5 @@ def interest_simple(
         denominator,
         _half_up(numerator, denominator),
         compensation,
+        texts,
     )
