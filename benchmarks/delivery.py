@@ -30,7 +30,7 @@ ROOT = HERE.parent
 AS_OF = "2026-11-23"
 
 SERVER = """
-import asyncio, sys, threading
+import asyncio, sys, threading, time
 from aiosmtpd.controller import Controller
 
 class Counter:
@@ -45,7 +45,7 @@ controller = Controller(handler, hostname="127.0.0.1", port=int(sys.argv[1]))
 controller.start()
 print("ready", flush=True)
 for line in sys.stdin:
-    print(handler.count, flush=True)
+    print(handler.count, time.process_time(), flush=True)
 """
 
 PROBE = """
@@ -137,14 +137,20 @@ def measure(kind: str, *, messages: int, batch_size: int, postgres_url: str | No
         try:
             assert server.stdout is not None and server.stdin is not None
             assert server.stdout.readline().strip() == "ready"
+            load_before = os.getloadavg()[0]
             probe = subprocess.run(
                 [sys.executable, "-c", PROBE, str(messages), str(batch_size), AS_OF],
                 cwd=ROOT, env=env, check=True, stdout=subprocess.PIPE, text=True,
             )  # fmt: skip
             result = json.loads(probe.stdout.strip().splitlines()[-1])
+            # The machine's 1-minute load average before and after: the figures mean little
+            # when other work shares the cores.
+            result["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
             server.stdin.write("count\n")
             server.stdin.flush()
-            result["received"] = int(server.stdout.readline())
+            received, server_cpu = server.stdout.readline().split()
+            result["received"] = int(received)
+            result["server_cpu_seconds"] = round(float(server_cpu), 2)
         finally:
             server.kill()
             server.wait()
@@ -168,12 +174,14 @@ def main() -> None:
             measure(kind, messages=args.messages, batch_size=args.batch_size, postgres_url=postgres_url)
         )
     print(
-        f"{'database':<10} {'queued':>7} {'sent':>7} {'received':>9} {'seconds':>8} {'per s':>7} {'CPU s':>7} {'peak MB':>8}"
+        f"{'database':<10} {'queued':>7} {'sent':>7} {'received':>9} {'seconds':>8} {'per s':>7} {'CPU s':>7} "
+        f"{'ms/mail':>8} {'peak MB':>8} {'load':>11}"
     )
     for r in results:
         print(
             f"{r['database']:<10} {r['queued']:>7} {r['sent']:>7} {r['received']:>9} {r['seconds']:>8.1f} "
-            f"{r['per_second']:>7.0f} {r['cpu_seconds']:>7.1f} {r['peak_rss_mb']:>8.0f}"
+            f"{r['per_second']:>7.0f} {r['cpu_seconds']:>7.1f} {r['cpu_seconds'] / max(r['sent'], 1) * 1000:>8.2f} "
+            f"{r['peak_rss_mb']:>8.0f} {r['load_average'][0]:>5.2f}-{r['load_average'][1]:<5.2f}"
         )
     out = HERE / "results" / "delivery.json"
     out.parent.mkdir(exist_ok=True)

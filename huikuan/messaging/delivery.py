@@ -308,7 +308,7 @@ def _send_email(items: Sequence[_Prepared], *, mail_connection: Any) -> None:
     opened = False
     for item in items:
         message = item.message
-        parts = {
+        parts: dict[str, Any] = {
             "message_id": message.message_id,
             "sender": message.sender,
             "recipient": item.to,
@@ -421,6 +421,9 @@ def _record(
             _tasks_create(failed, clock=clock)
 
 
+_AS_IS = (str, int, type(None))
+
+
 def _messages_update(messages: Sequence[OutboxMessage]) -> None:
     """Write the recorded fields of the batch with one prepared statement run for every row.
 
@@ -431,10 +434,17 @@ def _messages_update(messages: Sequence[OutboxMessage]) -> None:
     table = connection.ops.quote_name(OutboxMessage._meta.db_table)
     assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
     sql = f"UPDATE {table} SET {assignments} WHERE id = %s"  # noqa: S608 - names from the model
-    rows = [
-        [f.get_db_prep_save(getattr(message, f.attname), connection) for f in fields] + [message.pk]
-        for message in messages
-    ]
+    # Strings, integers and NULL go to the driver as they are (what the fields would return for
+    # them anyway); dates, times and choices go through their field.
+    prepared = [(f.attname, f.get_db_prep_save) for f in fields]
+    rows = []
+    for message in messages:
+        row = []
+        for attname, prepare in prepared:
+            value = getattr(message, attname)
+            row.append(value if type(value) in _AS_IS else prepare(value, connection))
+        row.append(message.pk)
+        rows.append(row)
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
 

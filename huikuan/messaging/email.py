@@ -236,9 +236,7 @@ def _text_part(body: str, subtype: str) -> bytes | None:
     """Return one MIME text part (headers and body), or None when a line is too long to send as is."""
     lines = body.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     data = "\r\n".join(lines).encode("utf-8", "surrogateescape")
-    if len(data) > _LINE_LIMIT and any(
-        len(line.encode("utf-8", "surrogateescape")) > _LINE_LIMIT for line in lines
-    ):
+    if len(data) > _LINE_LIMIT and max(map(len, data.split(b"\r\n"))) > _LINE_LIMIT:
         return None
     encoding = "7bit" if body.isascii() else "8bit"
     return (
@@ -285,7 +283,8 @@ def email_envelope(
             html=html,
             attachment=attachment,
         )
-        return EmailEnvelope(envelope_sender, recipients, mail.message().as_bytes(linesep="\r\n"))
+        mime: Any = mail.message()  # Django's MIME classes take a line separator
+        return EmailEnvelope(envelope_sender, recipients, mime.as_bytes(linesep="\r\n"))
     headers = (
         f"Subject: {_header_value('Subject', subject)}\r\n"
         f"From: {_header_value('From', sender)}\r\n"

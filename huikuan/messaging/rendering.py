@@ -112,6 +112,16 @@ class FrozenMapping(Mapping[str, Any]):
     def __init__(self, data: Mapping[str, Any]) -> None:
         self._data = dict(data)
 
+    @classmethod
+    def _adopt(cls, data: dict[str, Any]) -> FrozenMapping:
+        """Wrap a dictionary of frozen values that nothing else holds, without copying it."""
+        frozen = cls.__new__(cls)
+        frozen._data = data
+        return frozen
+
+    def _copy(self) -> dict[str, Any]:
+        return self._data.copy()
+
     def __getitem__(self, key: str) -> Any:
         return self._data[key]
 
@@ -131,16 +141,28 @@ def freeze(value: Any) -> Any:
     Decimals become their string form and dates their ISO form, so a template receives what a
     JSON document could carry; floats are refused because money is never a float here.
     """
-    if value is None or isinstance(value, bool | int | str | FrozenMapping):
+    kind = type(value)
+    # The common exact types first: a context holds thousands of them per batch.
+    if kind is str or kind is int or value is None or kind is bool or kind is FrozenMapping:
+        return value
+    if kind is dict:
+        return FrozenMapping._adopt({str(key): freeze(item) for key, item in value.items()})
+    if kind is list or kind is tuple:
+        return tuple([freeze(item) for item in value])
+    return _freeze_other(value)
+
+
+def _freeze_other(value: Any) -> Any:
+    if isinstance(value, bool | int | str | FrozenMapping):
         return value  # a FrozenMapping holds frozen values only
     if isinstance(value, Decimal):
         return f"{value:f}"
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Mapping):
-        return FrozenMapping({str(key): freeze(item) for key, item in value.items()})
+        return FrozenMapping._adopt({str(key): freeze(item) for key, item in value.items()})
     if isinstance(value, list | tuple):
-        return tuple(freeze(item) for item in value)
+        return tuple([freeze(item) for item in value])
     raise ContextNotPlain(
         f"a template context holds plain data only (dict, list, str, int, Decimal, date), "
         f"not {type(value).__name__}"
@@ -182,7 +204,8 @@ def _tidy_subject(subject: str) -> str:
 
 def _context(frozen: FrozenMapping, *, autoescape: bool) -> Context:
     # No localisation: numbers print as given, the same on every server, and rendering is faster.
-    return Context(dict(frozen), autoescape=autoescape, use_l10n=False)
+    # Each part gets its own copy of the top level: a tag's "as name" writes there, not into the data.
+    return Context(frozen._copy(), autoescape=autoescape, use_l10n=False)
 
 
 def _render(engine: Engine, source: str, frozen: FrozenMapping) -> str:
