@@ -60,8 +60,12 @@ def preview_context():
         customer = make_customer(name="华南贸易", legal_name="华南贸易有限公司", language=language)
         Contact.objects.create(customer=customer, name="王芳", email="wf@example.com", is_primary=True)
         invoices = [
-            make_invoice(customer, amount="12345.67", issue_date=date(2024, 1, 1), number=f"A-{key}-{language}"),
-            make_invoice(customer, amount="800.00", issue_date=date(2024, 1, 20), number=f"B-{key}-{language}"),
+            make_invoice(
+                customer, amount="12345.67", issue_date=date(2024, 1, 1), number=f"A-{key}-{language}"
+            ),
+            make_invoice(
+                customer, amount="800.00", issue_date=date(2024, 1, 20), number=f"B-{key}-{language}"
+            ),
         ]
         stage = Stage.objects.filter(policy__code="standard", template_key=key).first()
         return message_context_preview(
@@ -73,7 +77,9 @@ def preview_context():
 
 @pytest.mark.parametrize(("key", "channel"), sorted(EXPECTED))
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_each_shipped_template_renders_the_amount_in_its_own_language(preview_context, key, channel, language):
+def test_each_shipped_template_renders_the_amount_in_its_own_language(
+    preview_context, key, channel, language
+):
     context = preview_context(key, language)
 
     rendered = render_template(key=key, channel=channel, language=language, context=context)
@@ -114,7 +120,9 @@ def test_sync_keeps_an_edited_template_and_refreshes_an_unedited_one():
     stale.refresh_from_db()
     assert (edited.subject, edited.is_shipped_default) == ("Our own wording", False)
     assert stale.body_text != "older shipped wording" and stale.is_shipped_default
-    assert Template.objects.filter(key="visit", channel="SCRIPT", language="en", is_shipped_default=True).exists()
+    assert Template.objects.filter(
+        key="visit", channel="SCRIPT", language="en", is_shipped_default=True
+    ).exists()
     assert out.getvalue().strip() == (
         f"Templates: 1 installed, 1 refreshed, {len(default_templates()) - 3} unchanged, 1 edited by you and kept."
     )
