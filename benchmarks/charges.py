@@ -334,15 +334,20 @@ def main() -> None:
         env = {**os.environ, "HUIKUAN_DATABASE_URL": fresh_database(kind, workdir),
                "HUIKUAN_HOME": str(workdir), "PYTHONPATH": str(ROOT)}  # fmt: skip
         try:
-            out = subprocess.run(
+            completed = subprocess.run(
                 [sys.executable, str(Path(__file__)), "--probe", "--actions", str(args.actions),
                  "--invoices", str(args.invoices), "--repeat", str(args.repeat),
                  *(["--charges-module", str(Path(args.charges_module).resolve())] if args.charges_module else [])],
-                env=env, check=True, capture_output=True, text=True, cwd=ROOT,
-            ).stdout  # fmt: skip
+                env=env, capture_output=True, text=True, cwd=ROOT,
+            )  # fmt: skip
+            if completed.returncode:
+                print(completed.stderr, file=sys.stderr)
+                continue
+            out = completed.stdout
         finally:
             drop_database(kind)
         results.append({"database": kind, **json.loads(out.strip().splitlines()[-1])})
+        print(json.dumps(results[-1]), file=sys.stderr)  # each database's figures as soon as they exist
     print(
         f"{'database':<11} {'scenario':<16} {'median s':>9} {'runs s':<22} {'queries':>8} {'charges':>8} digest"
     )
