@@ -311,21 +311,22 @@ def _lines_and_levels_insert(cursor: Any, *, run_id: int, as_of: date) -> None:
         INSERT INTO dunning_dunningactioninvoice (action_id, invoice_id, open_minor, days_overdue, level)
         SELECT a.id, c.invoice_id, c.open_minor, c.days_overdue, a.stage_position
         FROM dunning_candidate c
-        JOIN dunning_dunningaction a
-          ON a.run_id = %s AND a.customer_id = c.customer_id AND a.currency = c.currency
+        CROSS JOIN dunning_dunningaction a
+        WHERE a.run_id = %s AND a.customer_id = c.customer_id AND a.currency = c.currency
         ORDER BY a.id
         """,
         [run_id],
     )
-    # "WHERE true" lets SQLite tell the upsert's ON CONFLICT from a join's ON.
+    # CROSS JOIN keeps SQLite reading the candidates in invoice order and looking each action up
+    # by its unique index (it would otherwise index the candidates for every run); the WHERE also
+    # tells SQLite's parser the upsert's ON CONFLICT from a join's ON.
     cursor.execute(
         f"""
         INSERT INTO dunning_invoicedunninglevel (invoice_id, level, level_date)
         SELECT c.invoice_id, a.stage_position, {_date_param_sql()}
         FROM dunning_candidate c
-        JOIN dunning_dunningaction a
-          ON a.run_id = %s AND a.customer_id = c.customer_id AND a.currency = c.currency
-        WHERE true
+        CROSS JOIN dunning_dunningaction a
+        WHERE a.run_id = %s AND a.customer_id = c.customer_id AND a.currency = c.currency
         ON CONFLICT (invoice_id) DO UPDATE SET level = excluded.level, level_date = excluded.level_date
         """,
         [as_of, run_id],
