@@ -182,8 +182,8 @@ def _candidates_create(
 ) -> int:
     """Fill the temporary table ``dunning_candidate``: eligible invoices due for their next stage.
 
-    Rows are kept in invoice order, so that the invoices' new levels are written in the order of
-    their table (SQLite: its rowid), appending instead of scattering.
+    Rows are kept in customer and currency order — the order actions are created in — so that
+    the lines written from them append to the action index instead of scattering.
     """
     if not ladder.stages or not countries:
         cursor.execute(_temp_table_sql("SELECT 0 AS invoice_id, 0 AS customer_id, '' AS currency, "
@@ -236,7 +236,7 @@ def _candidates_create(
           AND x.invoice_id NOT IN (SELECT ii.invoice_id FROM collections_instalmentplan_invoices ii
                                    JOIN collections_instalmentplan ip ON ip.id = ii.instalmentplan_id
                                    WHERE ip.status = 'ACTIVE')
-        ORDER BY x.invoice_id
+        ORDER BY x.customer_id, x.currency
     """
     all_params: list[Any] = [
         as_of, *grade_params, False, CustomerStatus.LEGAL, CustomerStatus.CLOSED, *countries,
@@ -305,7 +305,7 @@ def _actions_insert(cursor: Any, *, ladder: _Ladder, run_id: int, as_of: date) -
 
 
 def _lines_and_levels_insert(cursor: Any, *, run_id: int, as_of: date) -> None:
-    """Record every invoice of every action (in action order) and move each invoice to its new level."""
+    """Record every invoice of every action and move each invoice to its new level."""
     cursor.execute(
         """
         INSERT INTO dunning_dunningactioninvoice (action_id, invoice_id, open_minor, days_overdue, level)
@@ -313,13 +313,12 @@ def _lines_and_levels_insert(cursor: Any, *, run_id: int, as_of: date) -> None:
         FROM dunning_candidate c
         CROSS JOIN dunning_dunningaction a
         WHERE a.run_id = %s AND a.customer_id = c.customer_id AND a.currency = c.currency
-        ORDER BY a.id
         """,
         [run_id],
     )
-    # CROSS JOIN keeps SQLite reading the candidates in invoice order and looking each action up
-    # by its unique index (it would otherwise index the candidates for every run); the WHERE also
-    # tells SQLite's parser the upsert's ON CONFLICT from a join's ON.
+    # CROSS JOIN keeps SQLite reading the candidates in order and looking each action up by its
+    # unique index; the levels are sorted by invoice so that they append to the level table (SQLite:
+    # its rowid). The WHERE also tells SQLite's parser the upsert's ON CONFLICT from a join's ON.
     cursor.execute(
         f"""
         INSERT INTO dunning_invoicedunninglevel (invoice_id, level, level_date)
@@ -327,6 +326,7 @@ def _lines_and_levels_insert(cursor: Any, *, run_id: int, as_of: date) -> None:
         FROM dunning_candidate c
         CROSS JOIN dunning_dunningaction a
         WHERE a.run_id = %s AND a.customer_id = c.customer_id AND a.currency = c.currency
+        ORDER BY c.invoice_id
         ON CONFLICT (invoice_id) DO UPDATE SET level = excluded.level, level_date = excluded.level_date
         """,
         [as_of, run_id],
