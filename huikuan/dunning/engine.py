@@ -245,6 +245,9 @@ def _candidates_create(
         all_params.append(customer_id)
     all_params += [*cutoff_params, as_of]
     cursor.execute(_temp_table_sql(select), all_params)
+    if _vendor() == "postgresql":
+        # A temporary table has no statistics until analysed; the joins below depend on them.
+        cursor.execute("ANALYZE dunning_candidate")
     cursor.execute("SELECT COUNT(*) FROM dunning_candidate")
     return int(cursor.fetchone()[0])
 
@@ -636,6 +639,9 @@ def dunning_run(
     return result
 
 
+# Above this many actions in one run, PostgreSQL's statistics are refreshed before charges are read.
+_ANALYZE_AFTER_ACTIONS = 5_000
+
 # SQLite's page cache for the run's connection, in KiB: the run writes a million index entries,
 # and a cache that holds the indexes keeps that from turning into random I/O.
 _RUN_CACHE_KIB = 262_144
@@ -696,6 +702,11 @@ def _run_in_transaction(
             result.holds_placed = _holds_place(cursor, ladder=ladder, run_id=run.id, as_of=as_of)
         _candidates_drop(cursor)
     if result.actions_created:
+        if _vendor() == "postgresql" and result.actions_created >= _ANALYZE_AFTER_ACTIONS:
+            # Rows written in this transaction are not in the statistics yet; without them the
+            # planner can choose nested loops over a million lines for the charges' queries.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE dunning_dunningaction, dunning_dunningactioninvoice")
         result.charges_booked = _charges_book(run)
     if existing is None:
         DunningRun.objects.filter(pk=run.pk).update(
