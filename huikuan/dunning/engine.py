@@ -517,6 +517,19 @@ def _holds_place(cursor: Any, *, ladder: _Ladder, run_id: int, as_of: date) -> i
     return placed
 
 
+def _charges_possible(*, ladder: _Ladder, run_id: int) -> bool:
+    """Whether this run can owe any fee or interest: a fee stage among its actions, or contract terms."""
+    from huikuan.dunning.models import ContractTerms, DunningAction, FeeKind, InterestRule
+
+    if (
+        ContractTerms.objects.exclude(interest_rule=InterestRule.NONE).exists()
+        or ContractTerms.objects.exclude(fee_kind__in=["", FeeKind.NONE]).exists()
+    ):
+        return True
+    fee_stages = [stage.id for stage in ladder.stages.values() if stage.fee_kind != FeeKind.NONE]
+    return bool(fee_stages) and DunningAction.objects.filter(run_id=run_id, stage_id__in=fee_stages).exists()
+
+
 def _charges_book(run: DunningRun) -> int:
     try:
         from huikuan.dunning.charges import charges_book_for_run
@@ -701,7 +714,7 @@ def _run_in_transaction(
             result.tasks_created = _tasks_insert(cursor, ladder=ladder, run_id=run.id, as_of=as_of, now=now)
             result.holds_placed = _holds_place(cursor, ladder=ladder, run_id=run.id, as_of=as_of)
         _candidates_drop(cursor)
-    if result.actions_created:
+    if result.actions_created and _charges_possible(ladder=ladder, run_id=run.id):
         if _vendor() == "postgresql" and result.actions_created >= _ANALYZE_AFTER_ACTIONS:
             # Rows written in this transaction are not in the statistics yet; without them the
             # planner can choose nested loops over a million lines for the charges' queries.
