@@ -28,6 +28,10 @@ ROUTES = [
     ("get", "/payments/{payment_id}", "/payments/1"),
     ("patch", "/payments/{payment_id}", "/payments/1"),
     ("get", "/aging", "/aging"),
+    ("get", "/customers/{code}/credit-status", "/customers/C1/credit-status"),
+    ("get", "/dunning/runs", "/dunning/runs"),
+    ("post", "/dunning/runs", "/dunning/runs"),
+    ("get", "/dunning/policies", "/dunning/policies"),
 ]
 
 
