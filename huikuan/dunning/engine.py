@@ -16,6 +16,7 @@ lock) and the later one finds the first's run, and a date before the latest run 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -585,9 +586,7 @@ def run_actions_listing(run_id: int, *, customer_id: int | None = None) -> Itera
         version,
         policy,
     ) in rows:
-        if isinstance(channels, str):
-            import json
-
+        if isinstance(channels, str):  # SQLite returns JSON columns as text to raw SQL
             channels = json.loads(channels)
         for channel in channels:
             yield {
