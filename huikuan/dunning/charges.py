@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -102,21 +102,13 @@ def interest_for_terms(
     rates: Any,
 ) -> InterestResult:
     """Return the interest computation a customer's contract terms give for one invoice."""
-    rule = _rule_of(terms)
-    return interest_compute(
+    return _rule_of(terms).compute(
         principal_minor=principal_minor,
         currency=currency,
         due_date=due_date,
         until_date=until_date,
-        rule=rule.rule,
-        rates=rates,
-        contract_rate=rule.contract_rate,
-        lpr_markup=rule.lpr_markup,
-        country=rule.country,
-        day_count=rule.day_count,
-        grace_days=rule.grace_days,
-        compound_monthly=rule.compound_monthly,
         payments=list(payments),
+        rates=rates,
     )
 
 
@@ -131,6 +123,33 @@ class _Rule:
     day_count: str
     grace_days: int
     compound_monthly: bool
+
+    def compute(
+        self,
+        *,
+        principal_minor: int,
+        currency: str,
+        due_date: date,
+        until_date: date,
+        payments: Sequence[tuple[date, int]],
+        rates: Any,
+    ) -> InterestResult:
+        """Return the general interest computation under these terms (any payments, compounding)."""
+        return interest_compute(
+            principal_minor=principal_minor,
+            currency=currency,
+            due_date=due_date,
+            until_date=until_date,
+            rule=self.rule,
+            rates=rates,
+            contract_rate=self.contract_rate,
+            lpr_markup=self.lpr_markup,
+            country=self.country,
+            day_count=self.day_count,
+            grace_days=self.grace_days,
+            compound_monthly=self.compound_monthly,
+            payments=payments,
+        )
 
 
 class _Terms(NamedTuple):
@@ -418,20 +437,13 @@ def _interest(run: DunningRun, actions: dict[int, _Action]) -> list[_Row]:
                     memo=memo,
                 )
             if result is None:
-                result = interest_compute(
+                result = rule.compute(
                     principal_minor=principal,
                     currency=currency,
                     due_date=due_date,
                     until_date=as_of,
-                    rule=rule.rule,
-                    rates=rates,
-                    contract_rate=rule.contract_rate,
-                    lpr_markup=rule.lpr_markup,
-                    country=rule.country,
-                    day_count=rule.day_count,
-                    grace_days=rule.grace_days,
-                    compound_monthly=rule.compound_monthly,
                     payments=paid or (),
+                    rates=rates,
                 )
         except InterestError as error:
             log.warning("no interest booked on invoice %s: %s", invoice_id, error.message)
