@@ -62,11 +62,16 @@ INSTALLED_APPS = [
     "huikuan.dunning",
     "huikuan.messaging",
     "huikuan.collections",
+    "huikuan.accounts",
+    "huikuan.portal",
     "huikuan.web",
+    "django_htmx",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves collected static files itself, so `huikuan serve` needs no separate web server.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -74,6 +79,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -115,6 +121,14 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Argon2 for new and changed passwords; older hashes still verify and are upgraded at sign-in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -130,6 +144,34 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = HUIKUAN_HOME / "static"
+# Without `collectstatic` (development, tests) WhiteNoise serves straight from the apps' folders.
+WHITENOISE_USE_FINDERS = True
+# Uploaded evidence (promise recordings, signed letters) lives beside the database.
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(_env("MEDIA_ROOT") or HUIKUAN_HOME / "media").expanduser()
+
+# The cache holds sign-in and portal rate limits. Files under HUIKUAN_HOME are shared by every
+# process on one machine; HUIKUAN_CACHE_URL=redis://… shares them across machines (locmem:// keeps
+# them in the process, for tests).
+_cache_url = _env("CACHE_URL").strip()
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+        if _cache_url.startswith(("redis://", "rediss://"))
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        if _cache_url == "locmem://"
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(HUIKUAN_HOME / "cache"),
+        }
+    )
+}
+# Sign-in throttling: this many failures for one username or address lock it for the window.
+HUIKUAN_LOGIN_MAX_FAILURES = int(_env("LOGIN_MAX_FAILURES", "5"))
+HUIKUAN_LOGIN_LOCK_SECONDS = int(_env("LOGIN_LOCK_SECONDS", "900"))
+# The customer portal: how long a new link lives, and requests allowed per link per minute.
+HUIKUAN_PORTAL_LINK_DAYS = int(_env("PORTAL_LINK_DAYS", "30"))
+HUIKUAN_PORTAL_RATE_PER_MINUTE = int(_env("PORTAL_RATE_PER_MINUTE", "60"))
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"

@@ -34,5 +34,16 @@ def _english(settings):
         yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache(settings):
+    """Rate limits live in the cache: each test starts with its own, empty, in-process cache."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 def pytest_report_header(config) -> str:
     return f"database: {os.environ.get('HUIKUAN_DATABASE_URL', 'sqlite (default)')}"

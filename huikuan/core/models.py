@@ -32,3 +32,44 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+
+class AuditAction(models.TextChoices):
+    CREATE = "CREATE", _("created")
+    UPDATE = "UPDATE", _("changed")
+    DELETE = "DELETE", _("deleted")
+
+
+class AuditEntry(models.Model):
+    """One change to a record people care about: who, when, before and after. Append-only.
+
+    Written by the services that make the change (``huikuan.core.audit``), never updated or
+    deleted. ``customer`` places the entry on that customer's timeline.
+    """
+
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Who acted when no user did: "system", "portal", "import", "dunning run".
+    actor_label = models.CharField(_("actor"), max_length=150, blank=True)
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_entries"
+    )
+    entity = models.CharField(_("record type"), max_length=60)  # app_label.model
+    entity_id = models.CharField(_("record id"), max_length=64)
+    action = models.CharField(_("action"), max_length=10, choices=AuditAction.choices)
+    before = models.JSONField(_("before"), null=True, blank=True)
+    after = models.JSONField(_("after"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit trail")
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "at"]),
+            models.Index(fields=["entity", "entity_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.entity}#{self.entity_id} {self.action}"

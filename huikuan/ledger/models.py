@@ -173,3 +173,49 @@ class ShortPayment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["payment", "invoice"], name="one_short_payment_per_pair")
         ]
+
+
+class StatementStatus(models.TextChoices):
+    DRAFT = "DRAFT", _("not sent")
+    SENT = "SENT", _("sent")
+    CONFIRMED = "CONFIRMED", _("confirmed")
+    DISPUTED = "DISPUTED", _("disputed")
+    NO_REPLY = "NO_REPLY", _("no reply")
+
+
+class Statement(models.Model):
+    """对账单: a customer's account for one month in one currency, and whether they agreed to it.
+
+    The figures are kept as they were when the statement was made, so a confirmed statement
+    stays the evidence of what the customer accepted even if the books change later.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="statements")
+    currency = models.CharField(_("currency"), max_length=3)
+    period_start_date = models.DateField(_("from"))
+    period_end_date = models.DateField(_("to"))  # inclusive: the last day of the month
+    opening_minor = models.BigIntegerField(_("opening balance (minor units)"))
+    closing_minor = models.BigIntegerField(_("closing balance (minor units)"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=StatementStatus.choices, default=StatementStatus.DRAFT
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    responded_at = models.DateTimeField(_("responded at"), null=True, blank=True)
+    # Who answered for the customer, as they gave their name, and what they said.
+    responder_name = models.CharField(_("answered by"), max_length=255, blank=True)
+    response_note = models.TextField(_("response"), blank=True)
+
+    class Meta:
+        verbose_name = _("statement")
+        verbose_name_plural = _("statements")
+        ordering = ["-period_end_date", "customer_id", "currency"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "currency", "period_end_date"], name="one_statement_per_period"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "sent_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.currency} {self.period_end_date}"
