@@ -6,6 +6,7 @@ Every setting has a default that works on one machine with no set-up: a SQLite f
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -143,8 +144,12 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = HUIKUAN_HOME / "static"
-# Without `collectstatic` (development, tests) WhiteNoise serves straight from the apps' folders.
+STATIC_ROOT = Path(_env("STATIC_ROOT") or HUIKUAN_HOME / "static").expanduser()
+# `huikuan serve` collects into STATIC_ROOT; until then (development, tests) it is empty and
+# WhiteNoise serves straight from the apps' folders. It exists from the start so that WhiteNoise
+# has nothing to warn about.
+with contextlib.suppress(OSError):  # a read-only home: collectstatic says so if it is ever run
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 # Uploaded evidence (promise recordings, signed letters) lives beside the database.
 MEDIA_URL = "media/"

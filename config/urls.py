@@ -10,5 +10,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("portal/", include("huikuan.portal.urls")),
+    path("", include("huikuan.accounts.urls")),
     path("", include("huikuan.web.urls")),
 ]

@@ -28,7 +28,13 @@ PAYMENTS_SHOWN = 50
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def worklist(request: HttpRequest) -> HttpResponse:
+    """Today's work for the signed-in user."""
+    return render(request, "web/worklist.html", {"nav": "worklist"})
+
+
+@login_required
+def aging(request: HttpRequest) -> HttpResponse:
     """The aging overview (账龄分析) as of a chosen date: totals per currency and bucket."""
     today = timezone.localdate()
     form = AgingForm(request.GET or None, initial={"as_of": today})
@@ -42,7 +48,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "customer_count": len({row["code"] for row in report["customers"]}),
         "nav": "aging",
     }
-    return render(request, "web/home.html", context)
+    return render(request, "web/aging.html", context)
 
 
 @login_required

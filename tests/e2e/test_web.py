@@ -51,7 +51,7 @@ def ledger():
 
 
 def test_pages_ask_for_a_login_first(client):
-    for url in ("/", "/customers/", "/customers/C0001/"):
+    for url in ("/", "/aging/", "/customers/", "/customers/C0001/"):
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith("/accounts/login/?next=")
@@ -77,8 +77,8 @@ def test_a_wrong_password_is_refused_with_a_message(client, user):
     assert "did not match" in response.content.decode()
 
 
-def test_the_home_page_shows_aging_totals_per_currency(signed_in, ledger):
-    response = signed_in.get("/", {"as_of": AS_OF.isoformat()})
+def test_the_aging_page_shows_totals_per_currency(signed_in, ledger):
+    response = signed_in.get("/aging/", {"as_of": AS_OF.isoformat()})
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -94,25 +94,25 @@ def test_the_home_page_shows_aging_totals_per_currency(signed_in, ledger):
     assert 'class="bar b0" style="height: 100' in html  # the largest CNY bucket is the full bar
 
 
-def test_the_home_page_is_point_in_time(signed_in, ledger):
-    before_any_invoice = signed_in.get("/", {"as_of": "2023-12-31"})
+def test_the_aging_page_is_point_in_time(signed_in, ledger):
+    before_any_invoice = signed_in.get("/aging/", {"as_of": "2023-12-31"})
 
     assert before_any_invoice.context["currencies"] == []
     assert "Nothing is open on this date." in before_any_invoice.content.decode()
 
 
 def test_a_bad_as_of_date_is_reported_and_today_is_used(signed_in, ledger):
-    response = signed_in.get("/", {"as_of": "31/06/2024"})
+    response = signed_in.get("/aging/", {"as_of": "31/06/2024"})
 
     assert response.status_code == 200
     assert response.context["form"].errors
 
 
 def test_switching_to_chinese_shows_chinese_text_and_formats(signed_in, ledger):
-    switched = signed_in.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    switched = signed_in.post("/i18n/setlang/", {"language": "zh-hans", "next": "/aging/"})
     assert switched.status_code == 302
 
-    html = signed_in.get("/", {"as_of": AS_OF.isoformat()}).content.decode()
+    html = signed_in.get("/aging/", {"as_of": AS_OF.isoformat()}).content.decode()
 
     assert '<html lang="zh-hans">' in html
     assert "应收账款账龄分析" in html
@@ -124,7 +124,7 @@ def test_switching_to_chinese_shows_chinese_text_and_formats(signed_in, ledger):
 
 
 def test_english_is_the_default_language(signed_in, ledger):
-    html = signed_in.get("/", {"as_of": AS_OF.isoformat()}).content.decode()
+    html = signed_in.get("/aging/", {"as_of": AS_OF.isoformat()}).content.decode()
 
     assert '<html lang="en">' in html
     assert "June 30, 2024" in html
@@ -177,7 +177,7 @@ def test_an_unknown_customer_is_not_found(signed_in):
 
 
 def test_the_stylesheet_is_linked_and_no_cdn_is_used(signed_in, ledger):
-    html = signed_in.get("/", {"as_of": AS_OF.isoformat()}).content.decode()
+    html = signed_in.get("/aging/", {"as_of": AS_OF.isoformat()}).content.decode()
 
     assert "/static/web/huikuan.css" in html
     assert "https://" not in html and "http://" not in html
