@@ -154,13 +154,20 @@ class DunningRun(models.Model):
 class DunningAction(models.Model):
     """One customer, one currency, one stage on one run: a single communication (never one per invoice)."""
 
-    run = models.ForeignKey(DunningRun, on_delete=models.CASCADE, related_name="actions")
+    # The run writes actions, their lines and the invoices' levels from rows it has just joined,
+    # so the database's per-row foreign-key checks prove nothing new — and on PostgreSQL they
+    # run at commit, one lookup per row, several seconds for a million lines. These keys are
+    # therefore not declared to the database (db_constraint=False); Django still applies
+    # on_delete (CASCADE, PROTECT) when rows are deleted through it.
+    run = models.ForeignKey(DunningRun, on_delete=models.CASCADE, related_name="actions", db_constraint=False)
     as_of = models.DateField(_("as of"))  # the run's date, kept here for "days since previous"
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="dunning_actions")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="dunning_actions", db_constraint=False
+    )
     currency = models.CharField(_("currency"), max_length=3)
-    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="actions")
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="actions", db_constraint=False)
     policy_version = models.PositiveIntegerField(_("policy version"))
-    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="actions")
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="actions", db_constraint=False)
     stage_position = models.PositiveSmallIntegerField(_("stage position"))
     amount_minor = models.BigIntegerField(_("amount due (minor units)"))
     invoice_count = models.PositiveIntegerField(_("invoices"))
@@ -182,11 +189,14 @@ class DunningAction(models.Model):
 class DunningActionInvoice(models.Model):
     """An invoice an action is about, with its state on the day: the evidence of why."""
 
-    action = models.ForeignKey(DunningAction, on_delete=models.CASCADE, related_name="invoice_lines")
+    # Not declared to the database, as on DunningAction: the run writes these from a join.
+    action = models.ForeignKey(
+        DunningAction, on_delete=models.CASCADE, related_name="invoice_lines", db_constraint=False
+    )
     # Read through the action; no index of its own, so that a run writing a million lines in
     # action order appends to one index only (where an invoice stands is InvoiceDunningLevel).
     invoice = models.ForeignKey(
-        Invoice, on_delete=models.PROTECT, related_name="dunning_lines", db_index=False
+        Invoice, on_delete=models.PROTECT, related_name="dunning_lines", db_index=False, db_constraint=False
     )
     open_minor = models.BigIntegerField(_("open (minor units)"))
     days_overdue = models.IntegerField(_("days overdue"))
@@ -218,8 +228,9 @@ class InvoiceDunningLevel(models.Model):
     another system, so that debts already reminded elsewhere continue where they were.
     """
 
+    # Not declared to the database, as on DunningAction: the run writes levels from a join.
     invoice = RowidOneToOneField(
-        Invoice, on_delete=models.CASCADE, primary_key=True, related_name="dunning_level"
+        Invoice, on_delete=models.CASCADE, primary_key=True, related_name="dunning_level", db_constraint=False
     )
     level = models.PositiveSmallIntegerField(_("level"))
     level_date = models.DateField(_("reached on"))

@@ -86,13 +86,22 @@ class OutboxMessage(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=OutboxStatus.choices, default=OutboxStatus.QUEUED
     )
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="messages")
+    # The dunning run writes messages from its own actions in one statement; like the action's
+    # keys, these are not declared to the database (see dunning.models.DunningAction).
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="messages", db_constraint=False
+    )
     # Chosen at delivery when empty: the customer's primary contact that can receive the channel.
     contact = models.ForeignKey(
         Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
     )
     action = models.ForeignKey(
-        "dunning.DunningAction", on_delete=models.PROTECT, null=True, blank=True, related_name="messages"
+        "dunning.DunningAction",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="messages",
+        db_constraint=False,
     )
     template_key = models.CharField(_("template"), max_length=64)
     sender_role = models.CharField(_("sender"), max_length=16, blank=True)
