@@ -44,6 +44,11 @@ def user_role(user: UserLike) -> Role | None:
     """
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
+    return user_assigned_role(user)
+
+
+def user_assigned_role(user: Any) -> Role:
+    """Return the role the user holds, whether or not they are active (for showing it)."""
     try:
         # The related object (or its absence) is cached on the user after the first look.
         return Role(user.profile.role)
