@@ -103,11 +103,10 @@ class Command(BaseCommand):
             )
             return
         header = ("username", "role", "name", "e-mail", "status")
-        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+        widths = [max(_width(row[i]) for row in [header, *rows]) for i in range(len(header))]
         for row in [header, *rows]:
-            self.stdout.write(
-                "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-            )
+            cells = (cell + " " * (width - _width(cell)) for cell, width in zip(row, widths, strict=True))
+            self.stdout.write("  ".join(cells).rstrip())
 
     def _role(self, options: dict[str, Any]) -> None:
         user = user_get(username=options["username"])
