@@ -166,6 +166,8 @@ class PromiseToPay(TimestampedModel):
     currency = models.CharField(_("currency"), max_length=3)
     amount_minor = models.BigIntegerField(_("amount (minor units)"))
     promised_date = models.DateField(_("promised for"))
+    # The day the promise was given: payments from then on count towards it.
+    made_date = models.DateField(_("made on"), null=True, blank=True)
     # Dunning of the promised invoices pauses until promised_date + grace_days.
     grace_days = models.PositiveIntegerField(_("grace days"), default=3)
     status = models.CharField(

@@ -1,0 +1,124 @@
+"""Reads of collections work that pages, the API and the worklist share."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from huikuan.collections.models import (
+    Dispute,
+    DisputeStatus,
+    InstalmentPlan,
+    Interaction,
+    PromiseStatus,
+    PromiseToPay,
+    Task,
+    TaskStatus,
+)
+from huikuan.customers.models import Customer
+
+
+def customer_promise_record(*, customer: Customer) -> dict[str, int]:
+    """Return how many of the customer's promises were kept, partly kept, broken, and are open."""
+    counts = PromiseToPay.objects.filter(customer=customer).aggregate(
+        kept=Count("pk", filter=Q(status=PromiseStatus.KEPT)),
+        partly_kept=Count("pk", filter=Q(status=PromiseStatus.PARTLY_KEPT)),
+        broken=Count("pk", filter=Q(status=PromiseStatus.BROKEN)),
+        open=Count("pk", filter=Q(status=PromiseStatus.OPEN)),
+    )
+    return {key: int(value or 0) for key, value in counts.items()}
+
+
+def promise_records(*, customer_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Return the promise record of many customers in one query (customers without one are absent)."""
+    rows = (
+        PromiseToPay.objects.filter(customer_id__in=customer_ids)
+        .values("customer_id")
+        .annotate(
+            kept=Count("pk", filter=Q(status=PromiseStatus.KEPT)),
+            partly_kept=Count("pk", filter=Q(status=PromiseStatus.PARTLY_KEPT)),
+            broken=Count("pk", filter=Q(status=PromiseStatus.BROKEN)),
+            open=Count("pk", filter=Q(status=PromiseStatus.OPEN)),
+        )
+        .order_by()
+    )
+    return {
+        row["customer_id"]: {key: int(row[key]) for key in ("kept", "partly_kept", "broken", "open")}
+        for row in rows
+    }
+
+
+def promises_due(*, as_of: date, customers: QuerySet[Customer] | None = None) -> QuerySet[PromiseToPay]:
+    """Return open promises whose date is ``as_of`` or earlier (due today, or waiting for the review)."""
+    queryset = PromiseToPay.objects.filter(status=PromiseStatus.OPEN, promised_date__lte=as_of)
+    if customers is not None:
+        queryset = queryset.filter(customer__in=customers)
+    return queryset.select_related("customer").prefetch_related("invoices").order_by("promised_date", "pk")
+
+
+def promise_list(*, customer: Customer) -> QuerySet[PromiseToPay]:
+    """Return a customer's promises, newest promised date first, with their invoices."""
+    return (
+        PromiseToPay.objects.filter(customer=customer)
+        .select_related("customer", "created_by")
+        .prefetch_related("invoices")
+        .order_by("-promised_date", "-pk")
+    )
+
+
+def dispute_list(*, customer: Customer, active_only: bool = False) -> QuerySet[Dispute]:
+    """Return a customer's disputes, newest first, with invoice and owner."""
+    queryset = Dispute.objects.filter(customer=customer)
+    if active_only:
+        queryset = queryset.filter(status__in=[DisputeStatus.OPEN, DisputeStatus.INVESTIGATING])
+    return queryset.select_related("invoice", "owner", "raised_by").order_by("-opened_date", "-pk")
+
+
+def dispute_age_days(*, dispute: Dispute, as_of: date) -> int:
+    """Return how many days a dispute has been (or was) open on ``as_of``."""
+    end = dispute.resolved_date or as_of
+    return max((end - dispute.opened_date).days, 0)
+
+
+def interaction_list(*, customer: Customer) -> QuerySet[Interaction]:
+    """Return a customer's calls, visits and notes, newest first, with who and whom."""
+    return (
+        Interaction.objects.filter(customer=customer)
+        .select_related("user", "contact", "task")
+        .order_by("-occurred_at", "-pk")
+    )
+
+
+def plan_list(*, customer: Customer) -> QuerySet[InstalmentPlan]:
+    """Return a customer's instalment plans, newest first, with instalments and invoices."""
+    return (
+        InstalmentPlan.objects.filter(customer=customer)
+        .select_related("customer", "created_by")
+        .prefetch_related("instalments", "invoices")
+        .order_by("-start_date", "-pk")
+    )
+
+
+def task_list(
+    *,
+    customers: QuerySet[Customer] | None = None,
+    assignee: Any = None,
+    status: str | None = TaskStatus.OPEN,
+    kind: str | None = None,
+    due_on_or_before: date | None = None,
+) -> QuerySet[Task]:
+    """Return tasks within ``customers`` (a scope), by assignee, status, kind and due date."""
+    queryset = Task.objects.all()
+    if customers is not None:
+        queryset = queryset.filter(customer__in=customers)
+    if assignee is not None:
+        queryset = queryset.filter(assignee=assignee)
+    if status:
+        queryset = queryset.filter(status=status)
+    if kind:
+        queryset = queryset.filter(kind=kind)
+    if due_on_or_before is not None:
+        queryset = queryset.filter(due_date__lte=due_on_or_before)
+    return queryset.select_related("customer", "assignee").order_by("due_date", "pk")
