@@ -1,7 +1,9 @@
 """The one NinjaAPI of Huikuan, mounted at /api/v1. Each app contributes a router.
 
 Every operation needs ``Authorization: Bearer <token>`` (see ``huikuan token create``);
-the OpenAPI document and the interactive docs are public. Errors are always
+the OpenAPI document and the interactive docs are public. A token acts as its user: it reaches
+the customers that user's role reaches (:mod:`huikuan.accounts.access`), and a read-only
+user's token may only read (any other method answers 403 ``read_only``). Errors are always
 ``{"code": ..., "message": ...}`` (see :mod:`huikuan.core.api_errors`).
 """
 
@@ -11,6 +13,7 @@ from django.http import HttpRequest
 from ninja import NinjaAPI, Router
 from ninja.security import HttpBearer
 
+from huikuan.accounts.access import require_write
 from huikuan.core.api_errors import exception_handlers_install
 from huikuan.core.auth import api_token_authenticate
 from huikuan.core.errors import NotFound
@@ -19,14 +22,21 @@ from huikuan.customers.api import contacts_router, customers_router
 from huikuan.dunning.api import dunning_router
 from huikuan.ledger.api import aging_router, invoices_router, payments_router
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 class BearerToken(HttpBearer):
-    """Authenticate a request by a per-user API token; ``request.auth`` becomes the user."""
+    """Authenticate a request by a per-user API token; ``request.auth`` becomes the user.
+
+    Methods that change things are refused here, once for every router, to read-only users.
+    """
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         user = api_token_authenticate(token.strip())
         if user is not None:
             request.user = user
+            if request.method not in SAFE_METHODS:
+                require_write(user)
         return user
 
 

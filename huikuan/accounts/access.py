@@ -78,6 +78,25 @@ def require_write(user: UserLike) -> None:
         raise WriteForbidden(_("Your role can only read; ask a colleague to make this change."))
 
 
+class RoleNotAllowed(HuikuanError):
+    """The user's role may not do this at all (not a matter of which customer)."""
+
+    code = "role_not_allowed"
+    status = 403
+
+
+def require_role(user: UserLike, *roles: Role) -> None:
+    """Raise RoleNotAllowed unless the user holds one of ``roles``."""
+    if user_role(user) not in roles:
+        names = ", ".join(str(role.label) for role in roles)
+        raise RoleNotAllowed(_("Only these roles may do this: %(roles)s.") % {"roles": names})
+
+
+# Who may act for the whole company (start the dunning run, say): roles that see every
+# customer and may write.
+COMPANY_WIDE_ROLES = tuple(sorted(ROLES_SEEING_ALL - READ_ONLY_ROLES))
+
+
 def _scope_condition(user: UserLike, *, via: str = "") -> Q | None | bool:
     """Return the condition on customers (through ``via``) for the user: None means all of
     them, False none."""

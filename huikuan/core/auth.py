@@ -69,7 +69,8 @@ def api_token_authenticate(key: str, *, now: datetime | None = None) -> User | N
     if not key:
         return None
     token = (
-        ApiToken.objects.select_related("user")
+        # The profile comes along: every request asks for the user's role (accounts.access).
+        ApiToken.objects.select_related("user", "user__profile")
         .filter(key_digest=_digest(key), revoked_at__isnull=True)
         .first()
     )

@@ -9,8 +9,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router, Schema
 
+from huikuan.accounts.access import COMPANY_WIDE_ROLES, require_role
 from huikuan.core.schemas import ErrorOut
-from huikuan.customers.selectors import customer_get
+from huikuan.customers.models import Customer
 from huikuan.dunning.engine import dunning_run
 from huikuan.dunning.management.commands.dunning import run_json
 from huikuan.dunning.models import DunningRun
@@ -18,7 +19,7 @@ from huikuan.dunning.selectors import customer_credit_status, policy_list
 
 dunning_router = Router(tags=["dunning"])
 
-ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
 
 
 class HoldOut(Schema):
@@ -59,9 +60,24 @@ class RunOut(Schema):
     triggered_by: str
 
 
-def credit_status_answer(*, code: str) -> dict[str, Any]:
+class DunningPreviewOut(Schema):
+    kind: str  # "message", "task" or "credit_hold"
+    channel: str
+    stage: str
+    invoices: list[str]
+    amount: str
+    currency: str
+    status: str
+    language: str
+    recipient: str
+    subject: str
+    text: str
+    attachments: list[str]
+
+
+def credit_status_answer(*, customer: Customer) -> dict[str, Any]:
     """Answer GET /customers/{code}/credit-status (routed with the customers, before their catch-all path)."""
-    return customer_credit_status(customer=customer_get(code=code), as_of=timezone.localdate())
+    return customer_credit_status(customer=customer, as_of=timezone.localdate())
 
 
 @dunning_router.get("/runs", response=list[RunOut], summary="The latest dunning runs")
@@ -71,7 +87,11 @@ def runs_list(request: HttpRequest, limit: int = 30) -> Any:
 
 @dunning_router.post("/runs", response={200: dict, **ERRORS}, summary="Run (or dry-run) the day's dunning")
 def runs_create(request: HttpRequest, payload: RunIn) -> Any:
-    """The same run as `huikuan dunning run`; the answer is the command's JSON."""
+    """The same run as `huikuan dunning run`; the answer is the command's JSON.
+
+    The run acts for the whole company: credit controllers, managers and administrators only.
+    """
+    require_role(request.user, *COMPANY_WIDE_ROLES)
     result = dunning_run(
         as_of=payload.as_of or timezone.localdate(),
         dry_run=payload.dry_run,

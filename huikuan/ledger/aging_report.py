@@ -24,8 +24,10 @@ from operator import add, call, itemgetter
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
+from django.db.models import QuerySet
 
 from huikuan.core.errors import HuikuanError
 from huikuan.core.money import exponent
@@ -45,6 +47,20 @@ from huikuan.ledger.models import Allocation, Invoice, InvoiceAdjustment
 
 GROUPINGS = ("customer", "collector", "grade", "currency")
 
+# A restriction to some customers: "AND i.customer_id IN (...)" and its parameters, or None.
+Scope = tuple[str, list[Any]] | None
+
+
+def _scope_sql(customers: QuerySet[Customer] | None) -> Scope:
+    """Return the SQL that keeps invoices of these customers only (None: every customer)."""
+    if customers is None:
+        return None
+    try:
+        sql, params = customers.order_by().values("id").query.sql_with_params()
+    except EmptyResultSet:  # a queryset known to be empty (.none())
+        return "AND 1 = 0", []
+    return f"AND i.customer_id IN ({sql})", list(params)
+
 
 class AgingGroupingInvalid(HuikuanError):
     code = "aging_grouping_invalid"
@@ -58,7 +74,7 @@ def _db_date(day: date) -> Any:
 
 
 def _open_amounts_sql(
-    *, as_of: date, bounds: Sequence[int], later_only: bool, by: str
+    *, as_of: date, bounds: Sequence[int], later_only: bool, by: str, scope: Scope = None
 ) -> tuple[str, list[Any]]:
     """Return a query of open amounts as of the date, one row per customer and currency.
 
@@ -67,7 +83,7 @@ def _open_amounts_sql(
     invoice with allocations or adjustments dated after D, the correction that turns today's
     open amount into the one as of D (never below zero: nothing open is nothing owed); its cost
     follows the activity since D, nothing for today's report. Invoices settled on or before D
-    appear in neither.
+    appear in neither. A ``scope`` keeps only some customers' invoices.
 
     Rows hold code, name, currency, the grouping key (the collector's username or the grade
     when grouped by those, else null: the customer report needs no join with users), the bucket
@@ -100,6 +116,9 @@ def _open_amounts_sql(
         amount = "i.open_minor"
         source = f"{invoice} i WHERE i.settled_date IS NULL AND i.issue_date <= %s"
         source_params = [day]
+    if scope is not None:
+        source = f"{source} {scope[0]}"
+        source_params = [*source_params, *scope[1]]
     # FILTER sums are NULL where nothing matches; CAST gives PostgreSQL's sums back as ints.
     sums = [
         f"CAST(COALESCE(SUM({amount}) FILTER (WHERE i.due_date >= %s), 0) AS BIGINT) AS d{k}"
@@ -138,7 +157,7 @@ def _sorted_in_python() -> bool:
     return connection.vendor == "sqlite"
 
 
-def _open_amount_rows(*, as_of: date, bounds: Sequence[int], by: str) -> list[tuple]:
+def _open_amount_rows(*, as_of: date, bounds: Sequence[int], by: str, scope: Scope = None) -> list[tuple]:
     """Return (code, name, currency, grouping key, *bucket amounts, total), by code, where total > 0.
 
     Today's open amounts come from one query, read in one go; the corrections for activity
@@ -146,9 +165,11 @@ def _open_amount_rows(*, as_of: date, bounds: Sequence[int], by: str) -> list[tu
     """
     corrections = {
         row[:4]: row[4:]
-        for row in _fetch_all(*_open_amounts_sql(as_of=as_of, bounds=bounds, later_only=True, by=by))
+        for row in _fetch_all(
+            *_open_amounts_sql(as_of=as_of, bounds=bounds, later_only=True, by=by, scope=scope)
+        )
     }
-    rows = _fetch_all(*_open_amounts_sql(as_of=as_of, bounds=bounds, later_only=False, by=by))
+    rows = _fetch_all(*_open_amounts_sql(as_of=as_of, bounds=bounds, later_only=False, by=by, scope=scope))
     if _sorted_in_python():
         rows.sort(key=itemgetter(0, 2))  # code, currency
     if corrections:
@@ -163,7 +184,12 @@ def _open_amount_rows(*, as_of: date, bounds: Sequence[int], by: str) -> list[tu
 
 
 def _monthly_sales(
-    cursor: CursorWrapper, *, since: date | None, until: date, currencies: Sequence[str]
+    cursor: CursorWrapper,
+    *,
+    since: date | None,
+    until: date,
+    currencies: Sequence[str],
+    scope: Scope = None,
 ) -> dict[str, dict[Month, int]]:
     """Return invoiced amounts per currency and month, issued from ``since`` (or ever) to ``until``.
 
@@ -177,6 +203,9 @@ def _monthly_sales(
     if since is not None:
         after = "AND i.issue_date >= %s"
         params.append(adapt(since))
+    if scope is not None:
+        after = f"{after} {scope[0]}"
+        params.extend(scope[1])
     sql = f"""
         SELECT i.issue_date, i.currency, CAST(SUM(i.amount_minor) AS BIGINT)
         FROM {Invoice._meta.db_table} i
@@ -200,7 +229,7 @@ _SALES_WINDOWS: tuple[int | None, ...] = (3, 12, None)
 
 
 def _dso_by_currency(
-    cursor: CursorWrapper, *, as_of: date, receivables: dict[str, int]
+    cursor: CursorWrapper, *, as_of: date, receivables: dict[str, int], scope: Scope = None
 ) -> dict[str, Decimal | None]:
     """Return the count-back DSO of each currency's receivable, reading only the months it needs.
 
@@ -220,7 +249,9 @@ def _dso_by_currency(
             covered += window
             earliest = month_shift(month_key(as_of), -(covered - 1))
             since = date(earliest[0], earliest[1], 1)
-        for currency, months in _monthly_sales(cursor, since=since, until=until, currencies=pending).items():
+        for currency, months in _monthly_sales(
+            cursor, since=since, until=until, currencies=pending, scope=scope
+        ).items():
             sales[currency].update(months)
         for currency in list(pending):
             dso = dso_count_back(
@@ -358,23 +389,33 @@ def _garbage_collection_paused() -> Iterator[None]:
             gc.enable()
 
 
-def aging_build(*, as_of: date, by: str = "customer", buckets: Sequence[int] = DEFAULT_BUCKETS) -> dict:
+def aging_build(
+    *,
+    as_of: date,
+    by: str = "customer",
+    buckets: Sequence[int] = DEFAULT_BUCKETS,
+    customer_scope: QuerySet[Customer] | None = None,
+) -> dict:
     """Return the aging of receivables as of a date, per customer and currency, with totals.
 
     Amounts are decimal strings. ``by`` other than ``customer`` adds a ``groups`` list keyed by
     the customer's collector (username, null when unassigned), grade or the currency.
+    ``customer_scope`` (see ``huikuan.accounts.access.customer_scope_or_none``) limits the
+    report, totals and DSO included, to those customers; None reports on every customer
+    without any extra condition.
     """
+    scope = _scope_sql(customer_scope)
     with _garbage_collection_paused(), _planner_settings():
-        return _aging_build(as_of=as_of, by=by, buckets=buckets)
+        return _aging_build(as_of=as_of, by=by, buckets=buckets, scope=scope)
 
 
-def _aging_build(*, as_of: date, by: str, buckets: Sequence[int]) -> dict:
+def _aging_build(*, as_of: date, by: str, buckets: Sequence[int], scope: Scope = None) -> dict:
     if by not in GROUPINGS:
         raise AgingGroupingInvalid(f"cannot group aging by {by!r}; choose one of {', '.join(GROUPINGS)}")
     bounds = buckets_validate(buckets)
     labels = bucket_labels(bounds)
 
-    rows = _open_amount_rows(as_of=as_of, bounds=bounds, by=by)
+    rows = _open_amount_rows(as_of=as_of, bounds=bounds, by=by, scope=scope)
     # Shaped column by column: each step is one pass in C over a column (zip, map, sum) instead
     # of a handful of Python operations per customer.
     columns = list(zip(*rows, strict=True)) if rows else [()] * (len(labels) + 5)
@@ -389,7 +430,9 @@ def _aging_build(*, as_of: date, by: str, buckets: Sequence[int]) -> dict:
     # The other thread uses this thread's connection, so it sees the same transaction; nothing
     # else touches the connection until it is done.
     with connection.cursor() as cursor, ThreadPoolExecutor(max_workers=1) as executor:
-        dso_pending = executor.submit(_dso_by_currency, cursor, as_of=as_of, receivables=receivables)
+        dso_pending = executor.submit(
+            _dso_by_currency, cursor, as_of=as_of, receivables=receivables, scope=scope
+        )
         if len({exponent(currency) for currency in formatters}) == 1:
             format_column = _column_formatter(currencies[0])
             texts = [format_column(column) for column in amounts]

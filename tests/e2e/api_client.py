@@ -35,7 +35,12 @@ class ApiClient:
 
 @pytest.fixture
 def api_user(db):
-    return get_user_model().objects.create_user(username="clerk")  # no password: no slow hashing
+    """A credit controller: an integration's token reaches every customer and may write."""
+    from huikuan.accounts.models import Profile, Role
+
+    user = get_user_model().objects.create_user(username="clerk")  # no password: no slow hashing
+    Profile.objects.create(user=user, role=Role.CREDIT_CONTROLLER)
+    return user
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ ROUTES = [
     ("patch", "/payments/{payment_id}", "/payments/1"),
     ("get", "/aging", "/aging"),
     ("get", "/customers/{code}/credit-status", "/customers/C1/credit-status"),
+    ("get", "/customers/{code}/dunning-preview", "/customers/C1/dunning-preview"),
     ("get", "/dunning/runs", "/dunning/runs"),
     ("post", "/dunning/runs", "/dunning/runs"),
     ("get", "/dunning/policies", "/dunning/policies"),
