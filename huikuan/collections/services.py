@@ -528,7 +528,7 @@ def dispute_open(
         )
     if source not in ("STAFF", "PORTAL"):
         raise DisputeInvalid(_("Unknown source: %(source)s.") % {"source": source})
-    invoice = Invoice.objects.select_for_update().select_related("customer").get(pk=invoice.pk)
+    invoice = Invoice.objects.select_for_update(of=("self",)).select_related("customer").get(pk=invoice.pk)
     if invoice.open_minor <= 0:
         raise DisputeInvalid(
             _("Invoice %(number)s has nothing left to pay.") % {"number": invoice.number},
@@ -598,7 +598,11 @@ def dispute_set_status(
         raise DisputeInvalid(
             _("Unknown dispute status: %(status)s.") % {"status": status}, code="status_invalid"
         )
-    dispute = Dispute.objects.select_for_update().select_related("invoice", "customer").get(pk=dispute.pk)
+    dispute = (
+        Dispute.objects.select_for_update(of=("self",))
+        .select_related("invoice", "customer")
+        .get(pk=dispute.pk)
+    )
     if dispute.status in DISPUTE_CLOSED:
         raise DisputeClosed(
             _("This dispute is already closed (%(status)s).") % {"status": dispute.get_status_display()}
