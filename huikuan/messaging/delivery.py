@@ -232,6 +232,10 @@ def _contexts(prepared: Sequence[_Prepared]) -> Mapping[int, Mapping[str, Any]]:
 
 
 def _letter(message: OutboxMessage, context: Mapping[str, Any], language: str) -> tuple[str, bytes]:
+    if message.template_key == "statement":  # a statement of account carries its own PDF
+        from huikuan.ledger.statements import statement_attachment
+
+        return statement_attachment(message=message, language=language)
     from huikuan.messaging.letters import letter_attachment
 
     return letter_attachment(message=message, context=context, language=language)
