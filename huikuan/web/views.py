@@ -6,11 +6,12 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from huikuan.customers.selectors import customer_get, customer_list
+from huikuan.accounts.access import access_customer, customer_scope, customer_scope_or_none
 from huikuan.customers.services import CustomerNotFound
 from huikuan.ledger.aging_report import aging_build
 from huikuan.web.charts import aging_chart
@@ -28,18 +29,12 @@ PAYMENTS_SHOWN = 50
 
 
 @login_required
-def worklist(request: HttpRequest) -> HttpResponse:
-    """Today's work for the signed-in user."""
-    return render(request, "web/worklist.html", {"nav": "worklist"})
-
-
-@login_required
 def aging(request: HttpRequest) -> HttpResponse:
     """The aging overview (账龄分析) as of a chosen date: totals per currency and bucket."""
     today = timezone.localdate()
     form = AgingForm(request.GET or None, initial={"as_of": today})
     as_of = (form.cleaned_data.get("as_of") if form.is_valid() else None) or today
-    report = aging_build(as_of=as_of)
+    report = aging_build(as_of=as_of, customer_scope=customer_scope_or_none(request.user))
     context: dict[str, Any] = {
         "form": form,
         "as_of": as_of,
@@ -58,7 +53,12 @@ def customers(request: HttpRequest) -> HttpResponse:
     search = grade = ""
     if form.is_valid():
         search, grade = form.cleaned_data["q"].strip(), form.cleaned_data["grade"]
-    queryset = customer_list(search=search or None, grade=grade or None).order_by("code")
+    queryset = customer_scope(request.user).select_related("collector", "sales_rep")
+    if search:
+        queryset = queryset.filter(Q(code__icontains=search) | Q(name__icontains=search))
+    if grade:
+        queryset = queryset.filter(grade=grade)
+    queryset = queryset.order_by("code")
     page = Paginator(queryset, CUSTOMERS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -70,7 +70,7 @@ def customers(request: HttpRequest) -> HttpResponse:
 def customer_detail(request: HttpRequest, code: str) -> HttpResponse:
     """One customer: what it owes per currency, its open invoices, contacts and latest payments."""
     try:
-        customer = customer_get(code=code)
+        customer = access_customer(user=request.user, code=code)
     except CustomerNotFound:
         raise Http404(code)
     context = {

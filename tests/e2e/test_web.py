@@ -8,6 +8,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+from huikuan.accounts.models import Role
+from huikuan.accounts.services import user_create
 from huikuan.core.money import Money
 from huikuan.customers.services import contact_create
 from huikuan.ledger.services import payment_record
@@ -20,7 +22,8 @@ AS_OF = date(2024, 6, 30)
 
 @pytest.fixture
 def user():
-    return get_user_model().objects.create_user(username="clerk", password="s3cret-pass", first_name="Lin")
+    """A credit controller: reaches every customer."""
+    return user_create(username="clerk", role=Role.CREDIT_CONTROLLER, password="s3cret-pass", name="Lin")
 
 
 @pytest.fixture
@@ -174,6 +177,23 @@ def test_the_customer_page_has_a_bounded_number_of_queries(signed_in, ledger, dj
 
 def test_an_unknown_customer_is_not_found(signed_in):
     assert signed_in.get("/customers/NOPE/").status_code == 404
+
+
+def test_a_collector_reaches_only_their_own_customers_on_every_page(client, ledger):
+    alice = user_create(username="alice", role=Role.COLLECTOR, password="s3cret-pass", name="Alice")
+    ledger["northwind"].collector = alice
+    ledger["northwind"].save(update_fields=["collector"])
+    client.force_login(alice)
+
+    listed = client.get("/customers/")
+    searched = client.get("/customers/", {"q": "华东"})
+    aging = client.get("/aging/", {"as_of": AS_OF.isoformat()})
+
+    assert [c.code for c in listed.context["page"]] == ["C0002"]
+    assert searched.context["page"].paginator.count == 0
+    assert [row.currency for row in aging.context["currencies"]] == ["USD"]
+    assert client.get("/customers/C0002/").status_code == 200
+    assert client.get("/customers/C0001/").status_code == 404  # as for a customer that does not exist
 
 
 def test_the_stylesheet_is_linked_and_no_cdn_is_used(signed_in, ledger):

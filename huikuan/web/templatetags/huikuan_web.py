@@ -10,6 +10,7 @@ from django.utils import numberformat
 from django.utils.formats import get_format
 
 from huikuan.core.money import exponent, from_minor
+from huikuan.web.priority import Priority, priority_explain
 
 register = template.Library()
 
@@ -47,3 +48,25 @@ def days_past_due(due_date: date | None, today: date | None) -> int:
     if due_date is None or today is None:
         return 0
     return max(0, (today - due_date).days)
+
+
+@register.filter
+def priority_text(priority: Priority) -> str:
+    """Explain a worklist priority in the reader's language."""
+    return priority_explain(priority, amount_text=amount(priority.overdue, priority.currency))
+
+
+@register.filter
+def score(value: Decimal | int | None) -> str:
+    """Format a priority score as a whole number grouped by thousands."""
+    if value is None:
+        return ""
+    return numberformat.format(
+        Decimal(value), decimal_sep=".", decimal_pos=0, grouping=3, thousand_sep=",", force_grouping=True
+    )
+
+
+@register.filter
+def get_item(mapping: dict | None, key: str) -> object:
+    """Return ``mapping[key]`` (None when absent), for lookups by a variable key."""
+    return (mapping or {}).get(key)
