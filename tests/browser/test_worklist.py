@@ -1,0 +1,64 @@
+"""In a real browser: a collector's worklist, and approving the message a dunning stage holds back."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from huikuan.messaging.models import OutboxMessage, OutboxStatus
+from tests.browser.support import sign_in, switch_language
+from tests.factories import make_action, make_customer, make_invoice, make_outbox_message
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture
+def collector(make_user):
+    return make_user("wang.li", role="COLLECTOR", first_name="Li", last_name="Wang")
+
+
+@pytest.fixture
+def pending_message(collector):
+    """A formal notice to 华东机电 that waits for a person to approve it before it goes out."""
+    customer = make_customer(code="C-1001", name="上海华东机电设备有限公司", collector=collector)
+    invoice = make_invoice(customer, "12000.00", issue_date=date(2026, 8, 1), due_days=30, number="INV-1001")
+    action = make_action(customer, [invoice], as_of=date(2026, 11, 20))
+    return make_outbox_message(action, status=OutboxStatus.AWAITING_APPROVAL)
+
+
+def test_a_collector_approves_a_pending_message_from_the_worklist(page, pending_message, screenshot):
+    sign_in(page, "wang.li")
+    row = page.locator("tr[data-row]", has_text="上海华东机电设备有限公司")
+    assert row.count() == 1
+    assert "12,000.00" in row.locator(".priority").inner_text()
+    screenshot(page, "worklist-pending-message.en")
+
+    row.get_by_role("button", name="Approve").click()
+
+    page.get_by_role("status").filter(has_text="1 message approved.").wait_for()
+    assert page.locator("tr[data-row]", has_text="上海华东机电设备有限公司").count() == 0
+    pending_message.refresh_from_db()
+    assert pending_message.status == OutboxStatus.QUEUED
+    assert pending_message.approved_by.username == "wang.li"
+
+
+def test_a_collector_skips_selected_messages_in_bulk(page, pending_message):
+    sign_in(page, "wang.li")
+    page.get_by_label("Select the message to 上海华东机电设备有限公司").check()
+
+    page.locator("#bulk").get_by_role("button", name="Skip").click()
+
+    page.get_by_role("status").filter(has_text="1 message skipped.").wait_for()
+    assert OutboxMessage.objects.get(pk=pending_message.pk).status == OutboxStatus.CANCELLED
+
+
+def test_the_worklist_reads_in_chinese(page, pending_message, screenshot):
+    sign_in(page, "wang.li")
+
+    switch_language(page, "简体中文")
+
+    assert page.locator("html").get_attribute("lang") == "zh-hans"
+    assert page.get_by_role("navigation").get_by_role("link", name="客户").is_visible()
+    assert page.locator("tr[data-row]", has_text="上海华东机电设备有限公司").count() == 1
+    screenshot(page, "worklist-pending-message.zh-hans")
