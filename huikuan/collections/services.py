@@ -11,23 +11,28 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
-from django.db.models import BigIntegerField, Exists, Max, OuterRef, Subquery, Sum
+from django.db.models import BigIntegerField, Exists, Max, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from huikuan.collections.documents import plan_agreement_pdf as plan_agreement_pdf
 from huikuan.collections.models import (
     Dispute,
     DisputeReason,
     DisputeStatus,
+    Instalment,
+    InstalmentPlan,
     Interaction,
     InteractionKind,
     InteractionOutcome,
+    PlanStatus,
     PromiseMethod,
     PromiseStatus,
     PromiseToPay,
@@ -35,6 +40,7 @@ from huikuan.collections.models import (
     TaskKind,
     TaskStatus,
 )
+from huikuan.collections.plans import MAX_INSTALMENTS, ScheduleInvalid, parse_rate, plan_state, schedule_build
 from huikuan.collections.promises import promise_outcome
 from huikuan.core.audit import audit_record, audit_snapshot
 from huikuan.core.errors import HuikuanError, NotFound
@@ -644,6 +650,301 @@ def dispute_set_status(
         for task in Task.objects.select_for_update().filter(dispute=dispute, status=TaskStatus.OPEN):
             _task_close(task=task, status=TaskStatus.DONE, user=user, now=now)
     return dispute
+
+
+# --- instalment plans --------------------------------------------------------------------
+
+
+class PlanInvalid(CollectionsError):
+    code = "plan_invalid"
+
+
+class PlanNotFound(NotFound):
+    code = "plan_not_found"
+
+
+def _money_minor(value: Money | None, currency: str, what: str) -> int:
+    if value is None:
+        return 0
+    if not isinstance(value, Money):
+        raise TypeError(f"{what} must be Money")
+    if value.currency != currency:
+        raise PlanInvalid(
+            _("The %(what)s is in %(currency)s, the invoices in %(invoices)s.")
+            % {"what": what, "currency": value.currency, "invoices": currency},
+            code="currency_mismatch",
+        )
+    return value.minor
+
+
+@transaction.atomic
+def plan_create(
+    *,
+    customer: Customer,
+    invoices: Iterable[Invoice],
+    start_date: date,
+    user: Any,
+    count: int | None = None,
+    interval_months: int = 1,
+    amounts: Sequence[Money] | None = None,
+    dates: Sequence[date] | None = None,
+    fee: Money | None = None,
+    interest_rate: str | Decimal | None = None,
+    grace_days: int = 5,
+    notes: str = "",
+) -> InstalmentPlan:
+    """Agree an instalment plan (分期付款) for some of a customer's open invoices.
+
+    What the invoices have open is the principal; a fee and simple yearly interest may come on
+    top, booked as one invoice (``PLAN-<id>``) due with the last instalment so that payments
+    towards them are tracked like the rest. While the plan is current its invoices leave dunning.
+    """
+    invoice_ids = sorted({invoice.pk for invoice in invoices})
+    if not invoice_ids:
+        raise PlanInvalid(_("Choose the invoices the plan is for."), code="no_invoices")
+    rows = list(Invoice.objects.select_for_update().filter(pk__in=invoice_ids).order_by("due_date", "number"))
+    currencies = {invoice.currency for invoice in rows}
+    for invoice in rows:
+        if invoice.customer_id != customer.pk:
+            raise WrongCustomer(
+                _("Invoice %(number)s belongs to another customer.") % {"number": invoice.number}
+            )
+        if invoice.open_minor <= 0:
+            raise PlanInvalid(
+                _("Invoice %(number)s has nothing left to pay.") % {"number": invoice.number},
+                code="invoice_settled",
+            )
+    if len(currencies) != 1:
+        raise PlanInvalid(_("A plan's invoices are all in one currency."), code="currency_mismatch")
+    currency = currencies.pop()
+    in_plan = (
+        InstalmentPlan.objects.filter(status=PlanStatus.ACTIVE, invoices__in=invoice_ids)
+        .values_list("invoices__number", flat=True)
+        .order_by()
+    )
+    if in_plan:
+        raise PlanInvalid(
+            _("Invoice %(number)s is already in a current plan.") % {"number": sorted(in_plan)[0]},
+            code="invoice_in_plan",
+        )
+    disputed = Dispute.objects.filter(invoice_id__in=invoice_ids, status__in=DISPUTE_ACTIVE).values_list(
+        "invoice__number", flat=True
+    )
+    if disputed:
+        raise PlanInvalid(
+            _("Invoice %(number)s is disputed; settle the dispute first.") % {"number": sorted(disputed)[0]},
+            code="invoice_disputed",
+        )
+    if grace_days < 0:
+        raise PlanInvalid(_("Grace days cannot be negative."), code="grace_invalid")
+    try:
+        rate = parse_rate(interest_rate)
+        schedule = schedule_build(
+            principal_minor=sum(invoice.open_minor for invoice in rows),
+            start_date=start_date,
+            count=count,
+            interval_months=interval_months,
+            amounts=[_money_minor(amount, currency, _("instalment")) for amount in amounts]
+            if amounts is not None
+            else None,
+            dates=dates,
+            fee_minor=_money_minor(fee, currency, _("fee")),
+            rate=rate,
+        )
+    except ScheduleInvalid as error:
+        raise PlanInvalid(_plan_message(error, currency), code=error.code)
+    plan = InstalmentPlan(
+        customer=customer,
+        status=PlanStatus.ACTIVE,
+        start_date=start_date,
+        currency=currency,
+        principal_minor=schedule.principal_minor,
+        fee_minor=schedule.fee_minor,
+        interest_rate=str(rate) if rate else "",
+        interest_minor=schedule.interest_minor,
+        grace_days=grace_days,
+        notes=notes.strip(),
+        created_by=user if user is not None and getattr(user, "pk", None) else None,
+    )
+    plan.full_clean()
+    plan.save()
+    Instalment.objects.bulk_create(
+        [
+            Instalment(plan=plan, sequence=k, due_date=due, amount_minor=amount)
+            for k, (due, amount) in enumerate(zip(schedule.due_dates, schedule.amounts, strict=True), start=1)
+        ]
+    )
+    plan_invoices = list(rows)
+    charges = schedule.fee_minor + schedule.interest_minor
+    if charges:
+        from huikuan.ledger.services import invoice_issue
+
+        plan_invoices.append(
+            invoice_issue(
+                customer=customer,
+                number=_plan_invoice_number(plan),
+                issue_date=start_date,
+                due_date=schedule.due_dates[-1],
+                amount=Money(charges, currency),
+                description=_("Instalment plan %(id)s: fee and interest") % {"id": plan.pk},
+            )
+        )
+    plan.invoices.set(plan_invoices)
+    after = audit_snapshot(plan)
+    after["invoices"] = [invoice.number for invoice in plan_invoices]
+    after["instalments"] = [
+        [due.isoformat(), amount] for due, amount in zip(schedule.due_dates, schedule.amounts, strict=True)
+    ]
+    audit_record(instance=plan, action=AuditAction.CREATE, actor=user, after=after)
+    return plan
+
+
+def _plan_invoice_number(plan: InstalmentPlan) -> str:
+    number = f"PLAN-{plan.pk}"
+    if Invoice.objects.filter(number=number).exists():  # the user's own numbering got there first
+        number = f"PLAN-{plan.pk}-{plan.created_at:%Y%m%d%H%M%S}"
+    return number
+
+
+def _plan_message(error: ScheduleInvalid, currency: str) -> str:
+    messages = {
+        "nothing_open": _("There is nothing open on these invoices to spread over instalments."),
+        "fee_invalid": _("A fee cannot be negative."),
+        "count_invalid": _("Give between 1 and %(max)s instalments, each for more than zero.")
+        % {"max": MAX_INSTALMENTS},
+        "count_mismatch": _("The number of instalments, amounts and dates given do not agree."),
+        "dates_invalid": _("Instalment dates must be in order, one per day at most, none before the start."),
+        "interval_invalid": _("The interval between instalments is at least one month."),
+        "rate_invalid": _("The yearly interest rate is a fraction from 0 to below 1 (0.0435 is 4.35 %)."),
+        "amounts_invalid": _("Every instalment is for more than zero."),
+    }
+    if error.code == "amounts_total":
+        return str(error)
+    return messages.get(error.code, str(error))
+
+
+def _plans_with_paid(*, as_of: date):
+    """Current plans with what was paid to their invoices since the start, and whether any invoice
+    was still open on ``as_of``, in one query."""
+    paid = Allocation.objects.filter(
+        invoice__instalment_plans=OuterRef("pk"),
+        allocation_date__gte=OuterRef("start_date"),
+        allocation_date__lte=as_of,
+    )
+    still_open = Invoice.objects.filter(instalment_plans=OuterRef("pk")).filter(
+        Q(settled_date__isnull=True) | Q(settled_date__gt=as_of)
+    )
+    return (
+        InstalmentPlan.objects.filter(status=PlanStatus.ACTIVE, start_date__lte=as_of)
+        .annotate(
+            paid=Coalesce(
+                Subquery(
+                    paid.order_by()
+                    .values("invoice__instalment_plans")
+                    .annotate(total=Sum("amount_minor"))
+                    .values("total")[:1],
+                    output_field=BigIntegerField(),
+                ),
+                0,
+                output_field=BigIntegerField(),
+            ),
+            still_open=Exists(still_open),
+        )
+        .select_related("customer")
+        .order_by("pk")
+    )
+
+
+@transaction.atomic
+def plans_review(*, as_of: date) -> dict[str, int]:
+    """Track current plans against payments up to ``as_of``: instalments covered oldest first; all
+    covered (or nothing left open) completes a plan; one left unpaid past its due date plus grace
+    breaks it, makes one PLAN_BROKEN task, and returns its invoices to dunning at their stage."""
+    counts = {"reviewed": 0, "completed": 0, "broken": 0, "tasks": 0}
+    plans = list(_plans_with_paid(as_of=as_of))
+    if not plans:
+        return counts
+    instalments: dict[int, list[Instalment]] = {}
+    for instalment in Instalment.objects.filter(
+        plan__status=PlanStatus.ACTIVE, plan__start_date__lte=as_of
+    ).order_by("plan_id", "sequence"):
+        instalments.setdefault(instalment.plan_id, []).append(instalment)
+    changed_instalments: list[Instalment] = []
+    changed_plans: list[InstalmentPlan] = []
+    audits: list[tuple[Any, dict[str, Any], dict[str, Any]]] = []
+    broken: list[InstalmentPlan] = []
+    for plan in plans:
+        counts["reviewed"] += 1
+        rows = instalments.get(plan.pk, [])
+        if not rows:
+            continue
+        state = plan_state(
+            amounts=[row.amount_minor for row in rows],
+            due_dates=[row.due_date for row in rows],
+            paid_minor=int(plan.paid),
+            grace_days=plan.grace_days,
+            as_of=as_of,
+            nothing_left_open=not plan.still_open,
+        )
+        for row, covered in zip(rows, state.paid, strict=True):
+            if row.paid_minor != covered:
+                row.paid_minor = covered
+                changed_instalments.append(row)
+        if state.status == PlanStatus.ACTIVE:
+            continue
+        before = {"status": plan.status, "broken_date": None, "completed_date": None}
+        plan.status = state.status
+        if state.status == PlanStatus.BROKEN:
+            plan.broken_date = state.decided_date
+            broken.append(plan)
+            counts["broken"] += 1
+        else:
+            plan.completed_date = state.decided_date
+            counts["completed"] += 1
+        changed_plans.append(plan)
+        audits.append(
+            (
+                plan,
+                before,
+                {
+                    "status": plan.status,
+                    "broken_date": _iso(plan.broken_date),
+                    "completed_date": _iso(plan.completed_date),
+                },
+            )
+        )
+    if changed_instalments:
+        Instalment.objects.bulk_update(changed_instalments, ["paid_minor"], batch_size=BULK_BATCH)
+    if changed_plans:
+        now = timezone.now()
+        for plan in changed_plans:
+            plan.updated_at = now
+        InstalmentPlan.objects.bulk_update(
+            changed_plans, ["status", "broken_date", "completed_date", "updated_at"], batch_size=BULK_BATCH
+        )
+        _audit_rows(audits, entity=InstalmentPlan._meta.label_lower, label=REVIEW_ACTOR)
+    counts["tasks"] = _tasks_make(
+        [
+            Task(
+                kind=TaskKind.PLAN_BROKEN,
+                customer_id=plan.customer_id,
+                assignee_id=_assignee_id(plan.customer),
+                due_date=as_of,
+                title=_task_title(
+                    TaskKind.PLAN_BROKEN,
+                    plan.customer,
+                    _("plan %(id)s, an instalment unpaid since %(date)s")
+                    % {
+                        "id": plan.pk,
+                        "date": (plan.broken_date - timedelta(days=plan.grace_days + 1)).isoformat(),
+                    },
+                ),
+                plan=plan,
+            )
+            for plan in broken
+        ]
+    )
+    return counts
 
 
 # --- short payments ----------------------------------------------------------------------
