@@ -11,6 +11,7 @@ import secrets
 import string
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -69,7 +70,7 @@ def role_parse(value: str | Role) -> Role:
 
 def password_generate() -> str:
     """Return a new random password, long enough to need no other rule."""
-    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
+    return "".join(secrets.choice(PASSWORD_ALPHABET) for _position in range(PASSWORD_LENGTH))
 
 
 def _password_check(password: str, user: User | None = None) -> None:
@@ -173,10 +174,13 @@ def user_update(
     email: str | None = None,
     name: str | None = None,
     is_active: bool | None = None,
+    language: str | None = None,
 ) -> User:
-    """Change the fields given: role, e-mail, name, active or not."""
+    """Change the fields given: role, e-mail, name, language, active or not."""
     if role is not None:
         user_set_role(user=user, role=role, actor=actor)
+    if language is not None:
+        user_set_language(user=user, language=language)
     if is_active is False and user.is_active:
         user_deactivate(user=user, actor=actor)
     elif is_active is True and not user.is_active:
@@ -201,6 +205,22 @@ def user_update(
         after=_snapshot(user, user_assigned_role(user)),
     )
     return user
+
+
+def user_set_language(*, user: User, language: str) -> Profile:
+    """Set the language the app opens in for the user ("" for the company's default)."""
+    codes = {code for code, _name in settings.LANGUAGES}
+    if language and language not in codes:
+        raise AccountError(
+            _("%(language)s is not a language of Huikuan; choose one of %(choices)s")
+            % {"language": language, "choices": ", ".join(sorted(codes))}
+        )
+    profile, _created = Profile.objects.get_or_create(user=user, defaults={"role": user_assigned_role(user)})
+    if profile.language != language:
+        profile.language = language
+        profile.save(update_fields=["language"])
+    user.profile = profile
+    return profile
 
 
 @transaction.atomic
