@@ -1,4 +1,4 @@
-"""The Celery application: the daily dunning run and outbox delivery, on a schedule.
+"""The Celery application: the daily collections review and dunning run, outbox delivery, on a schedule.
 
 With ``HUIKUAN_BROKER_URL`` (Redis) Celery workers take the tasks from the broker and Celery
 beat sends them on the schedule below. Without a broker, tasks run in the calling process
@@ -23,6 +23,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 # Registered task names (what beat sends and the in-process loop looks up).
 DUNNING_RUN_TASK = "huikuan.dunning.tasks.dunning_run_task"
+COLLECTIONS_REVIEW_TASK = "huikuan.collections.review"
 OUTBOX_DELIVER_TASK = "huikuan.messaging.outbox_deliver"
 LETTER_BATCH_TASK = "huikuan.messaging.letter_batch"
 
@@ -39,6 +40,22 @@ class Schedule:
     delivery_interval: int
     letter_batch_at: time
     time_zone: str
+    # Promises, plans and short payments are reviewed just before the run (see review_time).
+    collections_review_at: time | None = None
+
+    @property
+    def review_time(self) -> time:
+        """When beat sends the collections review: as set, else shortly before the dunning run."""
+        if self.collections_review_at is not None:
+            return self.collections_review_at
+        minutes = self.dunning_run_at.hour * 60 + self.dunning_run_at.minute - REVIEW_MINUTES_BEFORE_RUN
+        return time(*divmod(max(minutes, 0), 60))
+
+
+# Beat sends the review this many minutes before the run (never before midnight), so that a broken
+# plan's invoices are back in the same day's run. The in-process worker does the review inside the
+# run's own step instead, right before it.
+REVIEW_MINUTES_BEFORE_RUN = 15
 
 
 def _time_of_day(name: str, raw: str) -> time:
@@ -56,6 +73,7 @@ def schedule_from_settings() -> Schedule:
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
 
+    review_at = str(getattr(settings, "HUIKUAN_COLLECTIONS_REVIEW_AT", "") or "").strip()
     interval = int(settings.HUIKUAN_DELIVERY_INTERVAL)
     if interval < 1:
         raise ImproperlyConfigured("HUIKUAN_DELIVERY_INTERVAL must be at least 1 (seconds)")
@@ -64,12 +82,17 @@ def schedule_from_settings() -> Schedule:
         delivery_interval=interval,
         letter_batch_at=_time_of_day("LETTER_BATCH_AT", settings.HUIKUAN_LETTER_BATCH_AT),
         time_zone=settings.TIME_ZONE,
+        collections_review_at=_time_of_day("COLLECTIONS_REVIEW_AT", review_at) if review_at else None,
     )
 
 
 def beat_schedule(schedule: Schedule) -> dict[str, dict[str, Any]]:
     """Return Celery beat's entries for this schedule (crontab times are in the company zone)."""
     return {
+        "collections-review-daily": {
+            "task": COLLECTIONS_REVIEW_TASK,
+            "schedule": crontab(hour=schedule.review_time.hour, minute=schedule.review_time.minute),
+        },
         "dunning-run-daily": {
             "task": DUNNING_RUN_TASK,
             "schedule": crontab(hour=schedule.dunning_run_at.hour, minute=schedule.dunning_run_at.minute),

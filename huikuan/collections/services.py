@@ -984,6 +984,19 @@ def short_payments_to_tasks(*, as_of: date, since_days: int = SHORT_PAYMENT_TASK
     )
 
 
+# --- the daily review --------------------------------------------------------------------
+
+
+def collections_review(*, as_of: date) -> dict[str, dict[str, int] | int]:
+    """Do the day's collections review before the dunning run: promises kept or broken, plans
+    completed or broken, short payments turned into tasks. Safe to repeat for a day."""
+    return {
+        "promises": promises_review(as_of=as_of),
+        "plans": plans_review(as_of=as_of),
+        "short_payment_tasks": short_payments_to_tasks(as_of=as_of),
+    }
+
+
 # --- task scripts ------------------------------------------------------------------------
 
 SCRIPT_BATCH = 500

@@ -1,4 +1,4 @@
-"""``huikuan worker``: the daily dunning run and outbox delivery, on schedule.
+"""``huikuan worker``: the daily collections review and dunning run, and outbox delivery, on schedule.
 
 With HUIKUAN_BROKER_URL this starts a Celery worker with embedded beat (the same as
 ``celery -A huikuan worker -B``). Without a broker it keeps the same schedule in this process:
@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from huikuan.celery import (
+    COLLECTIONS_REVIEW_TASK,
     DUNNING_RUN_TASK,
     LETTER_BATCH_TASK,
     OUTBOX_DELIVER_TASK,
@@ -250,12 +251,32 @@ class Command(BaseCommand):
                 )
             self._mark_done(step, today)
             return
+        if step == DUNNING:
+            self._review(now=now, today=today)
         kwargs = {"as_of": today.isoformat(), "triggered_by": "worker"} if step == DUNNING else {}
         result = task(**kwargs)
         self._mark_done(step, today)
         if step != DELIVERY or self.verbosity >= 2 or _has_counts(result):
             stamp = timezone.localtime(now).strftime("%Y-%m-%d %H:%M:%S")
             self.stdout.write(f"[{stamp}] {step}: {_summary(result)}")
+
+    def _review(self, *, now: datetime, today: date) -> None:
+        """Review promises, plans and short payments for the day, just before its dunning run.
+
+        A broken plan's invoices are then back in the same run. The review failing does not hold
+        the run back: a promise's pause ends by its dates alone, and the next review catches up.
+        """
+        task = _registered_task(COLLECTIONS_REVIEW_TASK)
+        if task is None:
+            return
+        try:
+            result = task(as_of=today.isoformat())
+        except Exception:
+            logger.exception("collections review failed")
+            self.stderr.write(_("The collections review failed; the dunning run goes ahead."))
+            return
+        stamp = timezone.localtime(now).strftime("%Y-%m-%d %H:%M:%S")
+        self.stdout.write(f"[{stamp}] review: {_summary(result)}")
 
     def _mark_done(self, step: str, today: date) -> None:
         if step == DUNNING:
