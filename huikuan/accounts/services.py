@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -28,6 +28,9 @@ from huikuan.core.models import AuditAction
 # from a terminal arrives intact.
 PASSWORD_ALPHABET = "".join(ch for ch in string.ascii_letters + string.digits if ch not in "0O1lI")
 PASSWORD_LENGTH = 16
+
+# Who made a change: the signed-in user, or nobody (the command line, a script).
+Actor = User | AnonymousUser | None
 
 
 class AccountError(HuikuanError):
@@ -123,7 +126,7 @@ def user_create(
     password: str,
     email: str = "",
     name: str = "",
-    actor: User | None = None,
+    actor: Actor = None,
 ) -> User:
     """Create an active user with this role and password (checked against the password rules)."""
     user_model = get_user_model()
@@ -148,7 +151,7 @@ def user_create(
 
 
 @transaction.atomic
-def user_set_role(*, user: User, role: Role | str, actor: User | None = None) -> Profile:
+def user_set_role(*, user: User, role: Role | str, actor: Actor = None) -> Profile:
     """Give the user this role (creating their profile if they had none)."""
     role = role_parse(role)
     before_role = user_assigned_role(user)
@@ -169,7 +172,7 @@ def user_set_role(*, user: User, role: Role | str, actor: User | None = None) ->
 def user_update(
     *,
     user: User,
-    actor: User | None = None,
+    actor: Actor = None,
     role: Role | str | None = None,
     email: str | None = None,
     name: str | None = None,
@@ -224,7 +227,7 @@ def user_set_language(*, user: User, language: str) -> Profile:
 
 
 @transaction.atomic
-def user_deactivate(*, user: User, actor: User | None = None) -> User:
+def user_deactivate(*, user: User, actor: Actor = None) -> User:
     """Stop the user from signing in or using API tokens; their history stays theirs."""
     if not user.is_active:
         return user
@@ -238,7 +241,7 @@ def user_deactivate(*, user: User, actor: User | None = None) -> User:
 
 
 @transaction.atomic
-def user_activate(*, user: User, actor: User | None = None) -> User:
+def user_activate(*, user: User, actor: Actor = None) -> User:
     """Let a deactivated user sign in again."""
     if user.is_active:
         return user
@@ -256,7 +259,7 @@ def user_activate(*, user: User, actor: User | None = None) -> User:
 
 
 @transaction.atomic
-def user_set_password(*, user: User, password: str, actor: User | None = None) -> User:
+def user_set_password(*, user: User, password: str, actor: Actor = None) -> User:
     """Set a new password (checked against the password rules)."""
     _password_check(password, user)
     user.set_password(password)
@@ -272,7 +275,7 @@ def user_set_password(*, user: User, password: str, actor: User | None = None) -
     return user
 
 
-def user_password_reset(*, user: User, actor: User | None = None) -> str:
+def user_password_reset(*, user: User, actor: Actor = None) -> str:
     """Give the user a new random password and return it, to be handed over once."""
     password = password_generate()
     user_set_password(user=user, password=password, actor=actor)
