@@ -141,21 +141,21 @@ def _figures(
 
     Three grouped queries (invoices, adjustments, payments), whatever the number of customers.
     """
-    sources = (
-        (Invoice.objects, "issue_date", F("customer_id"), F("currency"), 1),
-        (InvoiceAdjustment.objects, "adjustment_date", F("invoice__customer_id"), F("invoice__currency"), -1),
-        (Payment.objects, "received_date", F("customer_id"), F("currency"), -1),
+    sources: tuple[tuple[Any, str, str, str, int], ...] = (
+        (Invoice.objects, "issue_date", "customer_id", "currency", 1),
+        (InvoiceAdjustment.objects, "adjustment_date", "invoice__customer_id", "invoice__currency", -1),
+        (Payment.objects, "received_date", "customer_id", "currency", -1),
     )
     figures: dict[tuple[int, str], _Figures] = {}
     for manager, day, customer, money, sign in sources:
         rows = manager.filter(**{f"{day}__lte": end})
         if customer_ids is not None:
-            rows = rows.filter(**{f"{customer.name}__in": list(customer_ids)})
+            rows = rows.filter(**{f"{customer}__in": list(customer_ids)})
         if currency is not None:
-            rows = rows.filter(**{money.name: currency})
+            rows = rows.filter(**{money: currency})
         grouped = (
             rows.order_by()
-            .values(key_customer=customer, key_currency=money)
+            .values(key_customer=F(customer), key_currency=F(money))
             .annotate(
                 before=Coalesce(Sum("amount_minor", filter=Q(**{f"{day}__lt": start})), Value(0)),
                 total=Sum("amount_minor"),
@@ -845,11 +845,11 @@ def statements_send_drafts(*, period_end_date: date, now: datetime, user: Any = 
             if statement.customer.do_not_contact:
                 not_contacted.append(statement.customer.code)
                 continue
-            contact = _email_contact(contacts.get(statement.customer_id, []))
-            if contact is None:
+            recipient = _email_contact(contacts.get(statement.customer_id, []))
+            if recipient is None:
                 no_email.append(statement.customer.code)
                 continue
-            messages.append(_message(statement=statement, contact=contact, sequence=1, now=now))
+            messages.append(_message(statement=statement, contact=recipient, sequence=1, now=now))
             sent.append(statement)
         OutboxMessage.objects.bulk_create(messages, batch_size=BULK_BATCH, ignore_conflicts=True)
         before = {statement.pk: _snapshot(statement) for statement in sent}
