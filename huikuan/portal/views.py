@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from huikuan.core.errors import HuikuanError
+from huikuan.core.money import from_minor
 from huikuan.core.throttle import throttle_hit
 from huikuan.customers.models import Customer
 from huikuan.ledger.models import StatementStatus
@@ -356,7 +357,12 @@ def promise(request: HttpRequest, link: PortalLink, key: str) -> HttpResponse:
         )
         for invoice in invoices
     ]
-    initial = {"invoices": request.GET.getlist("invoice"), "name": ""}
+    chosen = [invoice for invoice in invoices if invoice.number in request.GET.getlist("invoice")]
+    initial: dict[str, Any] = {"invoices": [invoice.number for invoice in chosen]}
+    if chosen and len({invoice.currency for invoice in chosen}) == 1:
+        # Offer what the chosen invoices have open; the customer may promise less.
+        initial["currency"] = chosen[0].currency
+        initial["amount"] = from_minor(sum(invoice.open_minor for invoice in chosen), chosen[0].currency)
     form = PromiseForm(
         request.POST or None, initial=initial, today=today, currencies=currencies, invoices=choices
     )

@@ -412,3 +412,11 @@ def test_a_link_records_when_it_was_last_used(client, mine, key):
     client.get(url("home", key))
     link = PortalLink.objects.get(customer=mine)
     assert link.last_used_at is not None
+
+
+def test_the_promise_form_offers_what_the_chosen_invoice_has_open(client, key):
+    page = client.get(url("promise", key) + "?invoice=P001-1").content.decode()
+    assert 'value="1200.00"' in page
+    assert re.search(r'<input[^>]+value="P001-1"[^>]+checked', page) or re.search(
+        r'<input[^>]+checked[^>]+value="P001-1"', page
+    )
