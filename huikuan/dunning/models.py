@@ -159,10 +159,18 @@ class DunningAction(models.Model):
     # run at commit, one lookup per row, several seconds for a million lines. These keys are
     # therefore not declared to the database (db_constraint=False); Django still applies
     # on_delete (CASCADE, PROTECT) when rows are deleted through it.
-    run = models.ForeignKey(DunningRun, on_delete=models.CASCADE, related_name="actions", db_constraint=False)
+    # run and customer need no index of their own: the unique (run, customer, currency) and the
+    # (customer, currency, as_of) indexes lead with them.
+    run = models.ForeignKey(
+        DunningRun, on_delete=models.CASCADE, related_name="actions", db_constraint=False, db_index=False
+    )
     as_of = models.DateField(_("as of"))  # the run's date, kept here for "days since previous"
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, related_name="dunning_actions", db_constraint=False
+        Customer,
+        on_delete=models.PROTECT,
+        related_name="dunning_actions",
+        db_constraint=False,
+        db_index=False,
     )
     currency = models.CharField(_("currency"), max_length=3)
     policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="actions", db_constraint=False)

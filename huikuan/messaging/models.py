@@ -77,11 +77,11 @@ class LetterBatch(models.Model):
 
 
 class OutboxMessage(models.Model):
-    # Stable identity of what is being said: "dunning:<action id>:<channel>". Unique, so that
-    # queueing the same thing twice is impossible.
-    idempotency_key = models.CharField(_("idempotency key"), max_length=120, unique=True)
+    # Stable identity of what is being said: "dunning:<action id>:<channel>". Unique (see Meta),
+    # so that queueing the same thing twice is impossible.
+    idempotency_key = models.CharField(_("idempotency key"), max_length=120)
     # Fixed at queue time, so a resend after a crash carries the same Message-ID.
-    message_id = models.CharField(_("Message-ID"), max_length=200, unique=True)
+    message_id = models.CharField(_("Message-ID"), max_length=200)
     channel = models.CharField(_("channel"), max_length=8, choices=MessageChannel.choices)
     status = models.CharField(
         _("status"), max_length=20, choices=OutboxStatus.choices, default=OutboxStatus.QUEUED
@@ -89,11 +89,11 @@ class OutboxMessage(models.Model):
     # The dunning run writes messages from its own actions in one statement; like the action's
     # keys, these are not declared to the database (see dunning.models.DunningAction).
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, related_name="messages", db_constraint=False
+        Customer, on_delete=models.PROTECT, related_name="messages", db_constraint=False, db_index=False
     )
     # Chosen at delivery when empty: the customer's primary contact that can receive the channel.
     contact = models.ForeignKey(
-        Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
+        Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages", db_index=False
     )
     action = models.ForeignKey(
         "dunning.DunningAction",
@@ -123,12 +123,17 @@ class OutboxMessage(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     # Letters: the print batch, and the dispatch register entry once posted.
     letter_batch = models.ForeignKey(
-        LetterBatch, on_delete=models.SET_NULL, null=True, blank=True, related_name="letters"
+        LetterBatch, on_delete=models.SET_NULL, null=True, blank=True, related_name="letters", db_index=False
     )
     tracking_number = models.CharField(_("tracking number"), max_length=100, blank=True)
     posted_date = models.DateField(_("posted on"), null=True, blank=True)
@@ -137,9 +142,30 @@ class OutboxMessage(models.Model):
         verbose_name = _("outbox message")
         verbose_name_plural = _("outbox messages")
         ordering = ["-created_at"]
+        # A run inserts a hundred thousand messages at once, each paying for every index here:
+        # the unique keys are constraints (PostgreSQL then adds no pattern index for LIKE, which
+        # nothing uses), the customer is found through (customer, created_at), and keys that are
+        # empty when a message is queued are indexed only where set.
+        constraints = [
+            models.UniqueConstraint(fields=["idempotency_key"], name="outbox_idempotency_key_unique"),
+            models.UniqueConstraint(fields=["message_id"], name="outbox_message_id_unique"),
+        ]
         indexes = [
             models.Index(fields=["status", "not_before_at"]),
             models.Index(fields=["customer", "created_at"]),
+            models.Index(
+                fields=["contact"], condition=models.Q(contact__isnull=False), name="outbox_contact"
+            ),
+            models.Index(
+                fields=["approved_by"],
+                condition=models.Q(approved_by__isnull=False),
+                name="outbox_approved_by",
+            ),
+            models.Index(
+                fields=["letter_batch"],
+                condition=models.Q(letter_batch__isnull=False),
+                name="outbox_letter_batch",
+            ),
         ]
 
     def __str__(self) -> str:
