@@ -157,3 +157,18 @@ def test_an_auditor_may_read_but_not_write():
     assert refused.value.code == "read_only" and refused.value.status == 403
     assert not isinstance(refused.value, NotFound)
     require_write(make_user("wang", Role.COLLECTOR))  # anyone else may
+
+
+def test_the_profile_backend_loads_a_signed_in_user_with_their_role_in_one_query(
+    settings, django_assert_num_queries
+):
+    from huikuan.accounts.backends import ModelBackendWithProfile
+
+    settings.AUTHENTICATION_BACKENDS = ["huikuan.accounts.backends.ModelBackendWithProfile"]
+    manager, legacy = make_user("boss", Role.MANAGER), make_user("legacy")
+    backend = ModelBackendWithProfile()
+
+    with django_assert_num_queries(2):
+        assert user_role(backend.get_user(manager.pk)) == Role.MANAGER
+        assert user_role(backend.get_user(legacy.pk)) == Role.COLLECTOR
+    assert backend.get_user(999_999) is None
