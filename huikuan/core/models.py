@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from huikuan.core.errors import HuikuanError
 
 
 class TimestampedModel(models.Model):
@@ -40,6 +45,21 @@ class AuditAction(models.TextChoices):
     DELETE = "DELETE", _("deleted")
 
 
+class AuditTrailAppendOnly(HuikuanError):
+    """An audit entry was to be changed or deleted: the trail only ever grows."""
+
+    code = "audit_append_only"
+    status = 409
+
+
+class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
+    def update(self, **kwargs: Any) -> int:
+        raise AuditTrailAppendOnly(gettext("Audit entries cannot be changed."))
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AuditTrailAppendOnly(gettext("Audit entries cannot be deleted."))
+
+
 class AuditEntry(models.Model):
     """One change to a record people care about: who, when, before and after. Append-only.
 
@@ -62,6 +82,11 @@ class AuditEntry(models.Model):
     before = models.JSONField(_("before"), null=True, blank=True)
     after = models.JSONField(_("after"), null=True, blank=True)
 
+    # Writing goes through create() and bulk_create(); update() and delete() refuse. (Removing a
+    # user or customer still clears the link, through Django's plain base manager: the entry keeps
+    # actor_label and its before/after.)
+    objects = AuditEntryQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit trail")
@@ -73,3 +98,11 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.entity}#{self.entity_id} {self.action}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditTrailAppendOnly(gettext("Audit entries cannot be changed."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AuditTrailAppendOnly(gettext("Audit entries cannot be deleted."))

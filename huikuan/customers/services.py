@@ -7,7 +7,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from huikuan.core.audit import audit_record, audit_snapshot
 from huikuan.core.errors import HuikuanError, NotFound
+from huikuan.core.models import AuditAction
 from huikuan.core.money import UnknownCurrency, normalise_currency
 from huikuan.customers.models import Contact, Customer
 
@@ -60,8 +62,8 @@ def _apply(customer: Customer, fields: dict[str, Any]) -> None:
 
 
 @transaction.atomic
-def customer_create(*, code: str, name: str, **fields: Any) -> Customer:
-    """Create a customer under the user's own code."""
+def customer_create(*, code: str, name: str, actor: Any = None, **fields: Any) -> Customer:
+    """Create a customer under the user's own code; ``actor`` is who did it (None: the system)."""
     code = code.strip()
     if not code:
         raise CustomerError("a customer needs a code", code="customer_code_missing")
@@ -71,32 +73,53 @@ def customer_create(*, code: str, name: str, **fields: Any) -> Customer:
     _apply(customer, fields)
     _validated(customer)
     customer.save()
+    audit_record(instance=customer, action=AuditAction.CREATE, actor=actor, after=audit_snapshot(customer))
     return customer
 
 
 @transaction.atomic
-def customer_update(*, customer: Customer, **fields: Any) -> Customer:
+def customer_update(*, customer: Customer, actor: Any = None, **fields: Any) -> Customer:
     """Change the given fields of a customer (the code stays: other systems key on it)."""
+    before = _stored_snapshot(customer)
     _apply(customer, fields)
     _validated(customer)
     customer.save()
+    audit_record(
+        instance=customer,
+        action=AuditAction.UPDATE,
+        actor=actor,
+        before=before,
+        after=audit_snapshot(customer),
+    )
     return customer
 
 
+def _stored_snapshot(instance: Customer | Contact) -> dict[str, Any]:
+    """The row as the database holds it now (the instance may already carry unsaved changes)."""
+    if instance.pk is None:
+        return {}
+    stored = type(instance).objects.filter(pk=instance.pk).first()
+    return audit_snapshot(stored) if stored is not None else {}
+
+
 @transaction.atomic
-def contact_create(*, customer: Customer, name: str, is_primary: bool = False, **fields: Any) -> Contact:
+def contact_create(
+    *, customer: Customer, name: str, is_primary: bool = False, actor: Any = None, **fields: Any
+) -> Contact:
     """Add a contact; a new primary contact takes the flag from the previous one."""
     contact = Contact(customer=customer, name=name.strip(), is_primary=is_primary, **fields)
     _validated(contact)
     if is_primary:
         Contact.objects.filter(customer=customer, is_primary=True).update(is_primary=False)
     contact.save()
+    audit_record(instance=contact, action=AuditAction.CREATE, actor=actor, after=audit_snapshot(contact))
     return contact
 
 
 @transaction.atomic
-def contact_update(*, contact: Contact, **fields: Any) -> Contact:
+def contact_update(*, contact: Contact, actor: Any = None, **fields: Any) -> Contact:
     """Change the given fields of a contact."""
+    before = _stored_snapshot(contact)
     for name, value in fields.items():
         setattr(contact, name, value)
     _validated(contact)
@@ -105,4 +128,7 @@ def contact_update(*, contact: Contact, **fields: Any) -> Contact:
             is_primary=False
         )
     contact.save()
+    audit_record(
+        instance=contact, action=AuditAction.UPDATE, actor=actor, before=before, after=audit_snapshot(contact)
+    )
     return contact

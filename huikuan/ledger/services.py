@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
+from typing import Any
 
 from django.db import transaction
 from django.db.models import (
@@ -27,7 +28,9 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Greatest
 
+from huikuan.core.audit import audit_record, audit_snapshot
 from huikuan.core.errors import HuikuanError, NotFound
+from huikuan.core.models import AuditAction
 from huikuan.core.money import Money, normalise_currency
 from huikuan.customers.models import Customer
 from huikuan.ledger.allocation import OpenItem, allocation_order, plan_allocation
@@ -193,6 +196,7 @@ def invoice_issue(
     amount: Money,
     description: str = "",
     po_number: str = "",
+    actor: Any = None,
 ) -> Invoice:
     """Record a new invoice the customer owes from its issue date."""
     number = number.strip()
@@ -217,11 +221,20 @@ def invoice_issue(
     )
     invoice.full_clean(validate_unique=False)
     invoice.save()
+    audit_record(instance=invoice, action=AuditAction.CREATE, actor=actor, after=audit_snapshot(invoice))
     return invoice
 
 
 def _adjust(
-    *, invoice: Invoice, kind: str, amount: Money, on_date: date, reason: str, reference: str = "", user=None
+    *,
+    invoice: Invoice,
+    kind: str,
+    amount: Money,
+    on_date: date,
+    reason: str,
+    reference: str = "",
+    user: Any = None,
+    actor: Any = None,
 ) -> InvoiceAdjustment:
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if amount.currency != invoice.currency:
@@ -246,12 +259,28 @@ def _adjust(
         created_by=user,
     )
     invoice_balances_refresh([invoice.pk])
+    after = audit_snapshot(adjustment)
+    after["invoice_number"] = invoice.number
+    audit_record(
+        instance=adjustment,
+        action=AuditAction.CREATE,
+        actor=actor if actor is not None else user,
+        after=after,
+        customer_id=invoice.customer_id,
+    )
     return adjustment
 
 
 @transaction.atomic
 def credit_note_issue(
-    *, invoice: Invoice, amount: Money, on_date: date, reason: str, reference: str = "", user=None
+    *,
+    invoice: Invoice,
+    amount: Money,
+    on_date: date,
+    reason: str,
+    reference: str = "",
+    user: Any = None,
+    actor: Any = None,
 ) -> InvoiceAdjustment:
     """Reduce what the customer owes on an invoice by a credit note (e.g. a settled dispute)."""
     return _adjust(
@@ -262,12 +291,19 @@ def credit_note_issue(
         reason=reason,
         reference=reference,
         user=user,
+        actor=actor,
     )
 
 
 @transaction.atomic
 def invoice_write_off(
-    *, invoice: Invoice, on_date: date, reason: str, amount: Money | None = None, user=None
+    *,
+    invoice: Invoice,
+    on_date: date,
+    reason: str,
+    amount: Money | None = None,
+    user: Any = None,
+    actor: Any = None,
 ) -> InvoiceAdjustment:
     """Write off what is still open on an invoice (all of it unless an amount is given)."""
     invoice.refresh_from_db()
@@ -278,11 +314,14 @@ def invoice_write_off(
         on_date=on_date,
         reason=reason,
         user=user,
+        actor=actor,
     )
 
 
 @transaction.atomic
-def invoice_cancel(*, invoice: Invoice, on_date: date, reason: str, user=None) -> InvoiceAdjustment:
+def invoice_cancel(
+    *, invoice: Invoice, on_date: date, reason: str, user: Any = None, actor: Any = None
+) -> InvoiceAdjustment:
     """Cancel an invoice that was issued in error: nothing more is owed on it from that date."""
     invoice.refresh_from_db()
     return _adjust(
@@ -292,6 +331,7 @@ def invoice_cancel(*, invoice: Invoice, on_date: date, reason: str, user=None) -
         on_date=on_date,
         reason=reason,
         user=user,
+        actor=actor,
     )
 
 
@@ -309,6 +349,7 @@ def payment_record(
     payer_name: str = "",
     invoice_numbers: Sequence[str] = (),
     external_id: str | None = None,
+    actor: Any = None,
 ) -> Payment:
     """Record money received and apply it: named invoices first, then oldest due first."""
     _require_positive(amount, "the payment amount")
@@ -327,14 +368,30 @@ def payment_record(
     )
     payment.full_clean()
     payment.save()
-    payment_allocate(payment=payment, invoice_numbers=invoice_numbers, on_date=received_date)
+    allocations = _allocate(payment=payment, invoice_numbers=invoice_numbers, on_date=received_date)
     payment.refresh_from_db()
+    after = audit_snapshot(payment)
+    after["allocations"] = _allocations_listed(allocations)
+    audit_record(instance=payment, action=AuditAction.CREATE, actor=actor, after=after)
     return payment
+
+
+def _allocations_listed(allocations: Sequence[Allocation]) -> list[list[Any]]:
+    """[[invoice number, amount in minor units], ...] for the audit trail."""
+    numbers = dict(
+        Invoice.objects.filter(pk__in=[a.invoice_id for a in allocations]).values_list("pk", "number")
+    )
+    return [[numbers.get(a.invoice_id, a.invoice_id), a.amount_minor] for a in allocations]
 
 
 @transaction.atomic
 def payment_allocate(
-    *, payment: Payment, invoice_numbers: Sequence[str] = (), on_date: date, only_named: bool = False
+    *,
+    payment: Payment,
+    invoice_numbers: Sequence[str] = (),
+    on_date: date,
+    only_named: bool = False,
+    actor: Any = None,
 ) -> list[Allocation]:
     """Apply a payment's unapplied remainder to the customer's open invoices in its currency.
 
@@ -342,6 +399,22 @@ def payment_allocate(
     customer's other open invoices oldest due date first. A touched invoice left partly open
     records a short payment. Invoices issued after ``on_date`` are not touched.
     """
+    unapplied = Payment.objects.filter(pk=payment.pk).values_list("unapplied_minor", flat=True)[0]
+    before: dict[str, Any] = {"unapplied_minor": unapplied, "allocations": []}
+    allocations = _allocate(
+        payment=payment, invoice_numbers=invoice_numbers, on_date=on_date, only_named=only_named
+    )
+    if allocations:
+        payment.refresh_from_db()
+        after: dict[str, Any] = {"unapplied_minor": payment.unapplied_minor}
+        after["allocations"] = _allocations_listed(allocations)
+        audit_record(instance=payment, action=AuditAction.UPDATE, actor=actor, before=before, after=after)
+    return allocations
+
+
+def _allocate(
+    *, payment: Payment, invoice_numbers: Sequence[str] = (), on_date: date, only_named: bool = False
+) -> list[Allocation]:
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     numbers = [n.strip() for n in invoice_numbers if n and n.strip()]
     named = {inv.number: inv for inv in Invoice.objects.filter(number__in=numbers)}
@@ -394,7 +467,7 @@ def payment_allocate(
 
 
 @transaction.atomic
-def allocation_reverse(*, allocation: Allocation, on_date: date) -> Allocation:
+def allocation_reverse(*, allocation: Allocation, on_date: date, actor: Any = None) -> Allocation:
     """Un-allocate: a reversing row dated ``on_date`` returns the money to the payment."""
     allocation = Allocation.objects.select_for_update().get(pk=allocation.pk)
     if allocation.amount_minor <= 0:
@@ -414,14 +487,26 @@ def allocation_reverse(*, allocation: Allocation, on_date: date) -> Allocation:
     )
     invoice_balances_refresh([allocation.invoice_id])
     payment_balances_refresh([allocation.payment_id])
+    payment = Payment.objects.only("customer_id").get(pk=allocation.payment_id)
+    after = audit_snapshot(reversal)
+    after["invoice_number"] = Invoice.objects.filter(pk=allocation.invoice_id).values_list(
+        "number", flat=True
+    )[0]
+    audit_record(
+        instance=reversal,
+        action=AuditAction.CREATE,
+        actor=actor,
+        after=after,
+        customer_id=payment.customer_id,
+    )
     return reversal
 
 
 @transaction.atomic
-def payment_unallocate(*, payment: Payment, on_date: date) -> list[Allocation]:
+def payment_unallocate(*, payment: Payment, on_date: date, actor: Any = None) -> list[Allocation]:
     """Reverse every live allocation of a payment, leaving it all unapplied on account."""
     live = Allocation.objects.filter(payment=payment, amount_minor__gt=0, reversed_by__isnull=True)
-    return [allocation_reverse(allocation=allocation, on_date=on_date) for allocation in live]
+    return [allocation_reverse(allocation=allocation, on_date=on_date, actor=actor) for allocation in live]
 
 
 # --- corrections -------------------------------------------------------------------------
@@ -431,7 +516,7 @@ PAYMENT_EDITABLE = {"reference", "payer_name", "method"}
 
 
 @transaction.atomic
-def invoice_update(*, invoice: Invoice, **fields: object) -> Invoice:
+def invoice_update(*, invoice: Invoice, actor: Any = None, **fields: object) -> Invoice:
     """Correct an invoice's description, reference, due date or (before anything touched it) amount.
 
     Once a payment, credit note or write-off refers to the amount, changing it would rewrite
@@ -441,6 +526,7 @@ def invoice_update(*, invoice: Invoice, **fields: object) -> Invoice:
     if unknown:
         raise LedgerError(f"these invoice fields cannot be changed: {', '.join(sorted(unknown))}")
     invoice = Invoice.objects.select_for_update().select_related("customer").get(pk=invoice.pk)
+    before = audit_snapshot(invoice)
     if "amount" in fields:
         amount = fields.pop("amount")
         if not isinstance(amount, Money):
@@ -467,17 +553,29 @@ def invoice_update(*, invoice: Invoice, **fields: object) -> Invoice:
         raise DatesOutOfOrder(f"due date {invoice.due_date} is before issue date {invoice.issue_date}")
     invoice.full_clean(validate_unique=False)
     invoice.save()
+    audit_record(
+        instance=invoice, action=AuditAction.UPDATE, actor=actor, before=before, after=audit_snapshot(invoice)
+    )
     return invoice
 
 
 @transaction.atomic
-def payment_update(*, payment: Payment, **fields: object) -> Payment:
+def payment_update(*, payment: Payment, actor: Any = None, **fields: object) -> Payment:
     """Correct a payment's reference, payer name or method; amounts and dates stay as received."""
     unknown = set(fields) - PAYMENT_EDITABLE
     if unknown:
         raise LedgerError(f"these payment fields cannot be changed: {', '.join(sorted(unknown))}")
+    stored = Payment.objects.filter(pk=payment.pk).first()
+    before = audit_snapshot(stored, sorted(PAYMENT_EDITABLE)) if stored is not None else {}
     for name, value in fields.items():
         setattr(payment, name, value)
     payment.full_clean(validate_unique=False)
     payment.save(update_fields=[*fields])
+    audit_record(
+        instance=payment,
+        action=AuditAction.UPDATE,
+        actor=actor,
+        before=before,
+        after=audit_snapshot(payment, sorted(PAYMENT_EDITABLE)),
+    )
     return payment
