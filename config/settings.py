@@ -130,6 +130,9 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 
+# Loads the user's role with the user, saving a query on every page.
+AUTHENTICATION_BACKENDS = ["huikuan.accounts.backends.ModelBackendWithProfile"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
