@@ -430,3 +430,27 @@ def test_the_command_sends_one_customers_statement_and_writes_a_pdf(tmp_path):
     assert "CNY 700.00" in pdf_text((tmp_path / "s.pdf").read_bytes())
     with pytest.raises(CommandError, match="not a month"):
         call_command("statements", "issue", "--month", "June")
+
+
+def test_the_command_records_an_answer_given_outside_the_portal():
+    statement = sent_statement()
+    out = StringIO()
+
+    call_command(
+        "statements",
+        "dispute",
+        "ST001",
+        "--month",
+        "2024-06",
+        "--name",
+        "李娜",
+        "--note",
+        "少了一笔",
+        stdout=out,
+    )
+
+    assert "disputed by 李娜" in out.getvalue()
+    statement.refresh_from_db()
+    assert statement.status == StatementStatus.DISPUTED and statement.response_note == "少了一笔"
+    with pytest.raises(CommandError, match="already been answered"):
+        call_command("statements", "confirm", "ST001", "--month", "2024-06", "--name", "李娜")

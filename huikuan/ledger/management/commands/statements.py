@@ -18,6 +18,8 @@ from huikuan.ledger.statements import (
     REPLY_DAYS,
     month_parse,
     month_previous_end,
+    statement_confirm,
+    statement_dispute,
     statement_pdf,
     statement_reference,
     statement_send,
@@ -46,7 +48,9 @@ class Command(BaseCommand):
     help = "Make, send and follow up monthly statements of account."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        actions = parser.add_subparsers(dest="action", required=True, metavar="{issue,send,review,pdf,list}")
+        actions = parser.add_subparsers(
+            dest="action", required=True, metavar="{issue,send,confirm,dispute,review,pdf,list}"
+        )
         issue = actions.add_parser(
             "issue", help="make the month's statement for every customer with activity or a balance"
         )
@@ -64,6 +68,16 @@ class Command(BaseCommand):
             action="store_true",
             help="create a portal link and put it in the e-mail, so the customer can answer online",
         )
+        for answer, helptext in (
+            ("confirm", "record that the customer confirmed its statement (by e-mail, phone or on paper)"),
+            ("dispute", "record that the customer says its statement is wrong; the collector gets a task"),
+        ):
+            parser_ = actions.add_parser(answer, help=helptext)
+            parser_.add_argument("code", metavar="CODE")
+            parser_.add_argument("--month", help="YYYY-MM (default: last month)")
+            parser_.add_argument("--currency", help="needed when the customer has statements in several")
+            parser_.add_argument("--name", required=True, help="who answered for the customer")
+            parser_.add_argument("--note", default="", required=answer == "dispute", help="what they said")
         review = actions.add_parser("review", help="mark statements left unanswered as no reply")
         review.add_argument("--as-of", help="YYYY-MM-DD (default: today)")
         review.add_argument("--reply-days", type=int, default=REPLY_DAYS)
@@ -121,6 +135,36 @@ class Command(BaseCommand):
                 f"queued as message {message.pk} to {message.contact.email if message.contact else '-'}."
             )
         self.stdout.write("It goes out with the next delivery: huikuan outbox deliver")
+
+    def _answered(self, options: dict[str, Any]) -> Statement:
+        customer = customer_get(code=options["code"])
+        statements = Statement.objects.select_related("customer").filter(
+            customer=customer, period_end_date=_month(options)
+        )
+        if options.get("currency"):
+            statements = statements.filter(currency=options["currency"].strip().upper())
+        found = list(statements.order_by("currency"))
+        if not found:
+            raise CommandError(f"{customer.code} has no statement for that month", returncode=1)
+        if len(found) > 1:
+            currencies = ", ".join(s.currency for s in found)
+            raise CommandError(f"{customer.code} has statements in {currencies}; choose one with --currency")
+        return found[0]
+
+    def _confirm(self, options: dict[str, Any]) -> None:
+        statement = statement_confirm(
+            statement=self._answered(options), responder_name=options["name"], note=options["note"]
+        )
+        self.stdout.write(f"{statement_reference(statement)} confirmed by {statement.responder_name}.")
+
+    def _dispute(self, options: dict[str, Any]) -> None:
+        statement = statement_dispute(
+            statement=self._answered(options), responder_name=options["name"], note=options["note"]
+        )
+        self.stdout.write(
+            f"{statement_reference(statement)} disputed by {statement.responder_name}; "
+            "the collector has a task to settle it."
+        )
 
     def _review(self, options: dict[str, Any]) -> None:
         as_of = _parse_date(options["as_of"], "--as-of") if options.get("as_of") else timezone.localdate()
