@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from huikuan.collections.models import DisputeReason, InteractionKind, InteractionOutcome, PromiseMethod
+from huikuan.core.money import Money, TooManyDecimals, exponent, from_minor, to_minor
 from huikuan.customers.models import Grade
+from huikuan.web.templatetags.huikuan_web import amount as amount_text
 
 ISO_DATE = "%Y-%m-%d"
 
@@ -72,3 +79,233 @@ class MessagesActionForm(forms.Form):
 
 class TaskSkipForm(forms.Form):
     reason = forms.CharField(label=_("Why skip it"), required=False, max_length=500)
+
+
+# --- customer 360: acting on a customer -------------------------------------------------------
+
+EVIDENCE_MAX_BYTES = 20 * 1024 * 1024
+DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
+
+
+def _date_input() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"}, format=ISO_DATE)
+
+
+def money_from_form(amount: Decimal, currency: str) -> Money:
+    """Return the amount as Money, refusing more decimals than the currency has."""
+    try:
+        return Money(to_minor(amount, currency, exact=True), currency)
+    except TooManyDecimals:
+        raise forms.ValidationError(
+            _("%(currency)s amounts have at most %(places)s decimal places.")
+            % {"currency": currency, "places": exponent(currency)},
+            code="decimals",
+        )
+
+
+class InvoiceChoiceForm(forms.Form):
+    """A form that acts on some of a customer's open invoices, offered as checkboxes."""
+
+    invoice = forms.MultipleChoiceField(
+        label=_("Invoices"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(
+        self, *args: Any, invoices: Sequence[Any] = (), currencies: Sequence[str] = (), **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.invoices = {invoice.number: invoice for invoice in invoices}
+        self.fields["invoice"].choices = [
+            (
+                invoice.number,
+                _("%(number)s · %(amount)s %(currency)s open · due %(date)s")
+                % {
+                    "number": invoice.number,
+                    "amount": amount_text(from_minor(invoice.open_minor, invoice.currency), invoice.currency),
+                    "currency": invoice.currency,
+                    "date": date_format(invoice.due_date, "SHORT_DATE_FORMAT"),
+                },
+            )
+            for invoice in invoices
+        ]
+        self.currencies = list(currencies)
+
+    def chosen_invoices(self) -> list[Any]:
+        return [self.invoices[number] for number in self.cleaned_data.get("invoice") or []]
+
+
+class EvidenceField(forms.FileField):
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value and value.size > EVIDENCE_MAX_BYTES:
+            raise forms.ValidationError(_("The file is larger than 20 MB."), code="too_large")
+
+
+class PromiseFields(InvoiceChoiceForm):
+    """What a promise to pay records (PLAYBOOK §5, §6): how much, by when, who, how, and what if not."""
+
+    amount = forms.DecimalField(
+        label=_("Amount"), min_value=Decimal("0.0001"), max_digits=18, decimal_places=4
+    )
+    currency = forms.ChoiceField(label=_("Currency"))
+    promised_date = forms.DateField(label=_("Pay by"), widget=_date_input(), input_formats=[ISO_DATE])
+    promised_by = forms.CharField(label=_("Who promised"), max_length=255, required=False)
+    method = forms.ChoiceField(
+        label=_("How"), choices=[c for c in PromiseMethod.choices if c[0] != PromiseMethod.PORTAL]
+    )
+    if_broken = forms.CharField(
+        label=_("If it is not kept"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("What you told them happens then, e.g. supply stops, a formal notice follows."),
+    )
+    evidence = EvidenceField(
+        label=_("Evidence"),
+        required=False,
+        help_text=_("A recording, a photo or scan of a written promise (up to 20 MB)."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].choices = [(code, code) for code in self.currencies]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("amount") is not None and data.get("currency"):
+            try:
+                data["money"] = money_from_form(data["amount"], data["currency"])
+            except forms.ValidationError as error:
+                self.add_error("amount", error)
+        return data
+
+
+class PromiseForm(PromiseFields):
+    grace_days = forms.IntegerField(
+        label=_("Grace days"),
+        required=False,
+        min_value=0,
+        max_value=60,
+        help_text=_("Dunning of its invoices waits until the date plus these days."),
+    )
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class InteractionForm(PromiseFields):
+    """Log a call, visit or note; a promise given on it can be recorded at the same time."""
+
+    kind = forms.ChoiceField(label=_("What"), choices=InteractionKind.choices, initial=InteractionKind.CALL)
+    outcome = forms.ChoiceField(label=_("Outcome"), required=False)
+    contact = forms.TypedChoiceField(label=_("With"), required=False, coerce=int, empty_value=None)
+    occurred_at = forms.DateTimeField(
+        label=_("When"),
+        input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL),
+    )
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    next_action_date = forms.DateField(
+        label=_("Next action on"), required=False, widget=_date_input(), input_formats=[ISO_DATE]
+    )
+    task = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, contacts: Sequence[Any] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["outcome"].choices = [("", _("— choose —")), *InteractionOutcome.choices]
+        self.contacts = {contact.pk: contact for contact in contacts}
+        self.fields["contact"].choices = [("", _("— nobody in particular —"))] + [
+            (contact.pk, contact.name) for contact in contacts
+        ]
+        # The promise is optional here: it is recorded when an amount is given.
+        for name in ("amount", "promised_date", "currency", "method"):
+            self.fields[name].required = False
+        self.fields["amount"].label = _("Promised amount")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("amount") is not None and not data.get("promised_date"):
+            self.add_error("promised_date", _("Say by when the amount was promised."))
+        if data.get("outcome") == InteractionOutcome.PROMISED and data.get("amount") is None:
+            self.add_error("amount", _("Record what was promised: the amount and the date."))
+        return data
+
+
+class DisputeForm(InvoiceChoiceForm):
+    reason = forms.ChoiceField(label=_("Reason"), choices=DisputeReason.choices)
+    notes = forms.CharField(
+        label=_("What the customer says"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["invoice"].required = True
+        self.fields["invoice"].error_messages["required"] = _("Choose the invoices in dispute.")
+
+
+class PlanForm(InvoiceChoiceForm):
+    """An instalment plan (分期付款): equal instalments, or a custom schedule of dates and amounts."""
+
+    start_date = forms.DateField(
+        label=_("First instalment on"), widget=_date_input(), input_formats=[ISO_DATE]
+    )
+    count = forms.IntegerField(label=_("Number of instalments"), required=False, min_value=1, max_value=60)
+    interval_months = forms.IntegerField(
+        label=_("Months between instalments"), initial=1, min_value=1, max_value=12
+    )
+    schedule = forms.CharField(
+        label=_("Or a custom schedule"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "2025-07-31 5000.00\n2025-08-31 7000.00"}),
+        help_text=_("One instalment a line: the date (YYYY-MM-DD) and the amount."),
+    )
+    fee = forms.DecimalField(label=_("Fee"), required=False, min_value=0, max_digits=18, decimal_places=4)
+    interest_rate = forms.DecimalField(
+        label=_("Yearly interest (%)"),
+        required=False,
+        min_value=0,
+        max_value=100,
+        max_digits=7,
+        decimal_places=4,
+    )
+    grace_days = forms.IntegerField(label=_("Grace days"), initial=5, min_value=0, max_value=60)
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["invoice"].required = True
+        self.fields["invoice"].error_messages["required"] = _("Choose the invoices the plan is for.")
+
+    def clean_schedule(self) -> list[tuple[date, Decimal]]:
+        rows = []
+        for number, line in enumerate((self.cleaned_data.get("schedule") or "").splitlines(), start=1):
+            if not line.strip():
+                continue
+            parts = line.replace(",", " ").split()
+            try:
+                day = datetime.strptime(parts[0], ISO_DATE).date()
+                value = Decimal(parts[1])
+                if len(parts) != 2 or value <= 0:
+                    raise ValueError
+            except (IndexError, ValueError, ArithmeticError):
+                raise forms.ValidationError(
+                    _("Line %(number)s is not a date and an amount: %(line)s")
+                    % {"number": number, "line": line}
+                )
+            rows.append((day, value))
+        return rows
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not data.get("schedule") and not data.get("count"):
+            self.add_error("count", _("Give the number of instalments, or a custom schedule."))
+        return data
+
+
+class StatementSendForm(forms.Form):
+    month = forms.DateField(
+        label=_("Month"),
+        input_formats=["%Y-%m"],
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+    )
+
+
+class PortalLinkForm(forms.Form):
+    days = forms.IntegerField(label=_("Valid for (days)"), required=False, min_value=1, max_value=365)

@@ -3,72 +3,46 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.apps import apps
 from django.db.models import (
     Count,
     DateField,
+    Exists,
     F,
     Func,
     IntegerField,
     Min,
+    OuterRef,
     Q,
     QuerySet,
     Sum,
     Value,
 )
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from huikuan.accounts.access import scope_filter, user_sees_all
 from huikuan.collections.models import PromiseStatus, PromiseToPay, Task, TaskKind, TaskStatus
+from huikuan.core.models import AuditAction, AuditEntry
 from huikuan.core.money import from_minor
 from huikuan.customers.models import Contact, Customer
+from huikuan.ledger.aging import DEFAULT_BUCKETS, bucket_labels
 from huikuan.ledger.models import Invoice, Payment
-from huikuan.ledger.selectors import invoice_list, payment_list
 from huikuan.messaging.models import OutboxMessage, OutboxStatus
 from huikuan.web.priority import Priority, priority_compute, weighted_days
 from huikuan.web.templatetags.huikuan_web import amount as amount_format
 
 
-@dataclass(frozen=True)
-class OpenTotal:
-    currency: str
-    open_minor: int
-    invoices: int
-    oldest_due_date: object
-
-
 def customer_contacts(*, customer: Customer) -> QuerySet[Contact]:
     """Return the customer's contacts, the primary one first."""
     return Contact.objects.filter(customer=customer).order_by("-is_primary", "name", "id")
-
-
-def customer_open_invoices(*, customer: Customer, limit: int = 200) -> QuerySet[Invoice]:
-    """Return up to ``limit`` of the customer's invoices with something open, oldest due first."""
-    queryset = invoice_list(customer_code=customer.code).filter(open_minor__gt=0)
-    return queryset.order_by("due_date", "number")[:limit]
-
-
-def customer_open_totals(*, customer: Customer) -> list[OpenTotal]:
-    """Return what the customer owes per currency (never summed across currencies)."""
-    rows = (
-        invoice_list(customer_code=customer.code)
-        .filter(open_minor__gt=0)
-        .order_by()
-        .values("currency")
-        .annotate(open_minor=Sum("open_minor"), invoices=Count("id"), oldest_due_date=Min("due_date"))
-        .order_by("currency")
-    )
-    return [OpenTotal(**row) for row in rows]
-
-
-def customer_recent_payments(*, customer: Customer, limit: int = 50) -> QuerySet[Payment]:
-    """Return the customer's latest payments, newest first."""
-    return payment_list(customer_code=customer.code).order_by("-received_date", "-id")[:limit]
 
 
 # --- the worklist ---------------------------------------------------------------------------
@@ -331,3 +305,388 @@ def worklist_build(*, user: Any, as_of: date, filters: WorklistFilters | None = 
         items = [item for item in items if item.kind == filters.kind]
     items.sort(key=lambda item: (-item.priority.score, item.due_date or as_of, item.customer.code, item.key))
     return Worklist(items=items, counts=counts, capped=capped)
+
+
+# --- customer 360 ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CurrencyPosition:
+    """What a customer owes in one currency on a date, split into aging buckets."""
+
+    currency: str
+    open_minor: int
+    overdue_minor: int
+    invoices: int
+    oldest_due_date: date | None
+    buckets: dict[str, int]  # label -> minor units, in bucket order
+
+
+def customer_position(
+    *, customer: Customer, as_of: date, bounds: Sequence[int] = DEFAULT_BUCKETS
+) -> list[CurrencyPosition]:
+    """Return the customer's open and overdue amounts per currency with an aging split, in one query."""
+    labels = bucket_labels(bounds)
+    sums: dict[str, Any] = {
+        "open_total": Sum("open_minor"),
+        "overdue_total": Sum("open_minor", filter=Q(due_date__lt=as_of)),
+        "count": Count("id"),
+        "oldest": Min("due_date"),
+        "b0": Sum("open_minor", filter=Q(due_date__gte=as_of)),
+    }
+    lower = 1
+    for index, bound in enumerate(bounds, start=1):
+        # Days past due between lower and bound: due between as_of - bound and as_of - lower.
+        sums[f"b{index}"] = Sum(
+            "open_minor",
+            filter=Q(
+                due_date__gte=as_of - timedelta(days=bound), due_date__lte=as_of - timedelta(days=lower)
+            ),
+        )
+        lower = bound + 1
+    sums[f"b{len(bounds) + 1}"] = Sum("open_minor", filter=Q(due_date__lt=as_of - timedelta(days=bounds[-1])))
+    rows = (
+        Invoice.objects.filter(customer=customer, settled_date__isnull=True, open_minor__gt=0)
+        .order_by()
+        .values("currency")
+        .annotate(**sums)
+        .order_by("currency")
+    )
+    return [
+        CurrencyPosition(
+            currency=row["currency"],
+            open_minor=row["open_total"] or 0,
+            overdue_minor=row["overdue_total"] or 0,
+            invoices=row["count"],
+            oldest_due_date=row["oldest"],
+            buckets={label: row[f"b{index}"] or 0 for index, label in enumerate(labels)},
+        )
+        for row in rows
+    ]
+
+
+def customer_open_invoices_flagged(*, customer: Customer, limit: int = 200) -> QuerySet[Invoice]:
+    """Return the customer's open invoices, oldest due first, each marked when it is in an open
+    dispute, under an open promise or in a current instalment plan (one query)."""
+    from huikuan.collections.models import Dispute, DisputeStatus, InstalmentPlan, PlanStatus
+
+    return (
+        Invoice.objects.filter(customer=customer, open_minor__gt=0)
+        .annotate(
+            in_dispute=Exists(
+                Dispute.objects.filter(
+                    invoice=OuterRef("pk"), status__in=[DisputeStatus.OPEN, DisputeStatus.INVESTIGATING]
+                )
+            ),
+            under_promise=Exists(
+                PromiseToPay.invoices.through.objects.filter(
+                    invoice_id=OuterRef("pk"), promisetopay__status=PromiseStatus.OPEN
+                )
+            ),
+            in_plan=Exists(
+                InstalmentPlan.invoices.through.objects.filter(
+                    invoice_id=OuterRef("pk"), instalmentplan__status=PlanStatus.ACTIVE
+                )
+            ),
+        )
+        .order_by("due_date", "number")[:limit]
+    )
+
+
+def customer_open_tasks(*, customer: Customer) -> list[Task]:
+    """Return the customer's open tasks, the earliest due first."""
+    return list(
+        Task.objects.filter(customer=customer, status=TaskStatus.OPEN)
+        .select_related("assignee")
+        .order_by("due_date", "id")[:50]
+    )
+
+
+# --- the timeline ---------------------------------------------------------------------------
+
+# Records whose creation already shows as their own event; their audit entries for it would
+# only repeat it. Changes to them (status moves) still show.
+_SHOWN_ON_THEIR_OWN = (
+    "collections.interaction",
+    "collections.promisetopay",
+    "collections.dispute",
+    "collections.instalmentplan",
+    "collections.task",
+    "ledger.statement",
+    "ledger.payment",
+    "ledger.invoice",
+)
+TIMELINE_MAX = 500
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    at: datetime  # when it happened, for ordering (a day's events without a time sort at its start)
+    kind: str  # message, call, visit, note, promise, dispute, payment, plan, statement, change
+    label: str  # the kind in the reader's language
+    title: str
+    detail: str = ""
+    status: str = ""  # in the reader's language
+    status_code: str = ""  # for styling: the record's status value
+    who: str = ""
+    dated_only: bool = False  # ``at`` is a business date, not a moment
+    record: Any = None
+
+
+def _person(user: Any) -> str:
+    if user is None:
+        return ""
+    return (user.get_full_name() or user.get_username()).strip()
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _money_text(minor: int, currency: str) -> str:
+    return f"{amount_format(from_minor(minor, currency), currency)} {currency}"
+
+
+def _audit_change_text(entry: AuditEntry) -> str:
+    after = entry.after or {}
+    before = entry.before or {}
+    changes = []
+    for key in list(after)[:6]:
+        if key in before:
+            changes.append(f"{key}: {before.get(key)} → {after.get(key)}")
+        else:
+            changes.append(f"{key}: {after.get(key)}")
+    return "; ".join(changes)
+
+
+def customer_timeline(*, customer: Customer, limit: int = 50) -> list[TimelineEvent]:
+    """Return the customer's latest ``limit`` events of every kind, newest first.
+
+    One query per kind of record (messages, calls/visits/notes, promises, disputes, payments,
+    plans, statements, other changes), each bounded by ``limit``, whatever the number of events.
+    """
+    from huikuan.collections.models import Dispute, InstalmentPlan, Interaction
+    from huikuan.ledger.models import Statement
+
+    limit = max(1, min(limit, TIMELINE_MAX))
+    events: list[TimelineEvent] = []
+    messages = (
+        OutboxMessage.objects.filter(customer=customer)
+        .select_related("contact", "action__stage", "approved_by")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    for message in messages:
+        stage = message.action.stage.name if message.action else message.template_key
+        events.append(
+            TimelineEvent(
+                at=message.sent_at or message.created_at,
+                kind="message",
+                label=str(message.get_channel_display()),
+                title=message.subject or stage,
+                detail=" · ".join(
+                    part
+                    for part in (
+                        message.recipient or (message.contact.name if message.contact else ""),
+                        message.tracking_number,
+                        message.last_error if message.status == OutboxStatus.FAILED else "",
+                    )
+                    if part
+                ),
+                status=str(message.get_status_display()),
+                status_code=message.status,
+                who=_person(message.approved_by),
+                record=message,
+            )
+        )
+    interactions = (
+        Interaction.objects.filter(customer=customer)
+        .select_related("user", "contact")
+        .order_by("-occurred_at", "-id")[:limit]
+    )
+    for interaction in interactions:
+        events.append(
+            TimelineEvent(
+                at=interaction.occurred_at,
+                kind=interaction.kind.lower(),
+                label=str(interaction.get_kind_display()),
+                title=" · ".join(
+                    part
+                    for part in (
+                        str(interaction.get_outcome_display()) if interaction.outcome else "",
+                        interaction.contact.name if interaction.contact else "",
+                    )
+                    if part
+                ),
+                detail=interaction.notes,
+                status=(
+                    _("next action %(date)s")
+                    % {"date": date_format(interaction.next_action_date, "SHORT_DATE_FORMAT")}
+                    if interaction.next_action_date
+                    else ""
+                ),
+                who=_person(interaction.user),
+                record=interaction,
+            )
+        )
+    promises = (
+        PromiseToPay.objects.filter(customer=customer)
+        .select_related("created_by")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    for promise in promises:
+        events.append(
+            TimelineEvent(
+                at=promise.created_at,
+                kind="promise",
+                label=_("promise to pay"),
+                title=_("%(amount)s by %(date)s")
+                % {
+                    "amount": _money_text(promise.amount_minor, promise.currency),
+                    "date": date_format(promise.promised_date, "SHORT_DATE_FORMAT"),
+                },
+                detail=" · ".join(
+                    part
+                    for part in (
+                        promise.promised_by,
+                        str(promise.get_method_display()),
+                        _("paid %(amount)s") % {"amount": _money_text(promise.paid_minor, promise.currency)}
+                        if promise.paid_minor
+                        else "",
+                        promise.if_broken,
+                    )
+                    if part
+                ),
+                status=str(promise.get_status_display()),
+                status_code=promise.status,
+                who=_person(promise.created_by),
+                record=promise,
+            )
+        )
+    disputes = (
+        Dispute.objects.filter(customer=customer)
+        .select_related("invoice", "owner", "raised_by")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    for dispute in disputes:
+        events.append(
+            TimelineEvent(
+                at=dispute.created_at,
+                kind="dispute",
+                label=_("dispute"),
+                title=_("%(invoice)s: %(reason)s")
+                % {"invoice": dispute.invoice.number, "reason": dispute.get_reason_display()},
+                detail=dispute.notes,
+                status=str(dispute.get_status_display()),
+                status_code=dispute.status,
+                who=_("the customer, through the portal")
+                if dispute.source == "PORTAL"
+                else _person(dispute.raised_by),
+                record=dispute,
+            )
+        )
+    payments = Payment.objects.filter(customer=customer).order_by("-received_date", "-id")[:limit]
+    for payment in payments:
+        events.append(
+            TimelineEvent(
+                at=_day_start(payment.received_date),
+                kind="payment",
+                label=_("payment"),
+                title=_money_text(payment.amount_minor, payment.currency),
+                detail=" · ".join(
+                    part for part in (str(payment.get_method_display()), payment.reference) if part
+                ),
+                status=_("%(amount)s unapplied")
+                % {"amount": _money_text(payment.unapplied_minor, payment.currency)}
+                if payment.unapplied_minor
+                else "",
+                dated_only=True,
+                record=payment,
+            )
+        )
+    plans = (
+        InstalmentPlan.objects.filter(customer=customer)
+        .select_related("created_by")
+        .annotate(instalment_count=Count("instalments"))
+        .order_by("-created_at", "-id")[:limit]
+    )
+    for plan in plans:
+        events.append(
+            TimelineEvent(
+                at=plan.created_at,
+                kind="plan",
+                label=_("instalment plan"),
+                title=ngettext(
+                    "%(amount)s in %(count)s instalment from %(date)s",
+                    "%(amount)s in %(count)s instalments from %(date)s",
+                    plan.instalment_count,
+                )
+                % {
+                    "amount": _money_text(
+                        plan.principal_minor + plan.fee_minor + plan.interest_minor, plan.currency
+                    )
+                    if plan.currency
+                    else "",
+                    "count": plan.instalment_count,
+                    "date": date_format(plan.start_date, "SHORT_DATE_FORMAT"),
+                },
+                detail=plan.notes,
+                status=str(plan.get_status_display()),
+                status_code=plan.status,
+                who=_person(plan.created_by),
+                record=plan,
+            )
+        )
+    statements = Statement.objects.filter(customer=customer).order_by("-created_at", "-id")[:limit]
+    for statement in statements:
+        events.append(
+            TimelineEvent(
+                at=statement.responded_at or statement.sent_at or statement.created_at,
+                kind="statement",
+                label=_("statement"),
+                title=_("%(month)s, closing balance %(amount)s")
+                % {
+                    "month": date_format(statement.period_end_date, "YEAR_MONTH_FORMAT"),
+                    "amount": _money_text(statement.closing_minor, statement.currency),
+                },
+                detail=" · ".join(
+                    part for part in (statement.responder_name, statement.response_note) if part
+                ),
+                status=str(statement.get_status_display()),
+                status_code=statement.status,
+                record=statement,
+            )
+        )
+    changes = (
+        AuditEntry.objects.filter(customer=customer)
+        .exclude(action=AuditAction.CREATE, entity__in=_SHOWN_ON_THEIR_OWN)
+        .select_related("actor")
+        .order_by("-at", "-id")[:limit]
+    )
+    for entry in changes:
+        events.append(
+            TimelineEvent(
+                at=entry.at,
+                kind="change",
+                label=_("change"),
+                title=_("%(record)s %(id)s %(action)s")
+                % {
+                    "record": _record_name(entry.entity),
+                    "id": entry.entity_id,
+                    "action": entry.get_action_display(),
+                },
+                detail=_audit_change_text(entry),
+                who=_person(entry.actor) or entry.actor_label,
+                record=entry,
+            )
+        )
+    events.sort(key=lambda event: event.at, reverse=True)
+    return events[:limit]
+
+
+def _record_name(entity: str) -> str:
+    """Return the record type of an audit entry ("collections.promisetopay") in the reader's language."""
+    try:
+        model = apps.get_model(entity)
+    except (LookupError, ValueError):
+        return entity
+    return str(model._meta.verbose_name)

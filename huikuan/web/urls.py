@@ -1,6 +1,6 @@
 from django.urls import path
 
-from huikuan.web import views, views_worklist
+from huikuan.web import views, views_customer, views_worklist
 
 app_name = "web"
 urlpatterns = [
@@ -10,5 +10,34 @@ urlpatterns = [
     path("worklist/tasks/<int:task_id>/skip/", views_worklist.task_skip, name="task_skip"),
     path("aging/", views.aging, name="aging"),
     path("customers/", views.customers, name="customer_list"),
-    path("customers/<path:code>/", views.customer_detail, name="customer_detail"),
+    # Codes may hold "/", so the pages under a customer come before the customer itself.
+    path("customers/<path:code>/timeline/", views_customer.customer_timeline_more, name="customer_timeline"),
+    path("customers/<path:code>/log/", views_customer.customer_log, name="customer_log"),
+    path("customers/<path:code>/promise/", views_customer.customer_promise, name="customer_promise"),
+    path("customers/<path:code>/dispute/", views_customer.customer_dispute, name="customer_dispute"),
+    path("customers/<path:code>/plan/", views_customer.customer_plan, name="customer_plan"),
+    path(
+        "customers/<path:code>/statements/send/",
+        views_customer.customer_statement_send,
+        name="customer_statement_send",
+    ),
+    path(
+        "customers/<path:code>/statements/<int:statement_id>/pdf/",
+        views_customer.customer_statement_pdf,
+        name="customer_statement_pdf",
+    ),
+    path(
+        "customers/<path:code>/promises/<int:promise_id>/evidence/",
+        views_customer.customer_promise_evidence,
+        name="customer_promise_evidence",
+    ),
+    path(
+        "customers/<path:code>/plans/<int:plan_id>/agreement/",
+        views_customer.customer_plan_agreement,
+        name="customer_plan_agreement",
+    ),
+    path(
+        "customers/<path:code>/portal-link/", views_customer.customer_portal_link, name="customer_portal_link"
+    ),
+    path("customers/<path:code>/", views_customer.customer_detail, name="customer_detail"),
 ]

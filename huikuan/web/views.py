@@ -7,25 +7,16 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from huikuan.accounts.access import access_customer, customer_scope, customer_scope_or_none
-from huikuan.customers.services import CustomerNotFound
+from huikuan.accounts.access import customer_scope, customer_scope_or_none
 from huikuan.ledger.aging_report import aging_build
 from huikuan.web.charts import aging_chart
 from huikuan.web.forms import AgingForm, CustomerSearchForm
-from huikuan.web.selectors import (
-    customer_contacts,
-    customer_open_invoices,
-    customer_open_totals,
-    customer_recent_payments,
-)
 
 CUSTOMERS_PER_PAGE = 50
-OPEN_INVOICES_SHOWN = 200
-PAYMENTS_SHOWN = 50
 
 
 @login_required
@@ -64,23 +55,3 @@ def customers(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode(), "nav": "customers"}
     return render(request, "web/customer_list.html", context)
-
-
-@login_required
-def customer_detail(request: HttpRequest, code: str) -> HttpResponse:
-    """One customer: what it owes per currency, its open invoices, contacts and latest payments."""
-    try:
-        customer = access_customer(user=request.user, code=code)
-    except CustomerNotFound:
-        raise Http404(code)
-    context = {
-        "customer": customer,
-        "today": timezone.localdate(),
-        "contacts": customer_contacts(customer=customer),
-        "open_totals": customer_open_totals(customer=customer),
-        "open_invoices": customer_open_invoices(customer=customer, limit=OPEN_INVOICES_SHOWN),
-        "open_invoices_limit": OPEN_INVOICES_SHOWN,
-        "payments": customer_recent_payments(customer=customer, limit=PAYMENTS_SHOWN),
-        "nav": "customers",
-    }
-    return render(request, "web/customer_detail.html", context)

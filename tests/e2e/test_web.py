@@ -6,7 +6,6 @@ from datetime import date
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.urls import reverse
 
 from huikuan.accounts.models import Role
 from huikuan.accounts.services import user_create
@@ -71,13 +70,6 @@ def test_the_login_page_signs_a_user_in_and_sends_them_home(client, user):
 
     assert response.status_code == 302
     assert response["Location"] == "/customers/"
-
-
-def test_a_wrong_password_is_refused_with_a_message(client, user):
-    response = client.post("/accounts/login/", {"username": "clerk", "password": "nope"})
-
-    assert response.status_code == 200
-    assert "did not match" in response.content.decode()
 
 
 def test_the_aging_page_shows_totals_per_currency(signed_in, ledger):
@@ -155,24 +147,6 @@ def test_the_customer_list_pages_with_a_bounded_number_of_queries(signed_in, dja
     assert [c.code for c in last.context["page"]][0] == "K0101"
     assert "Alice" in first.content.decode()
     assert "page=2" in first.content.decode()
-
-
-def test_the_customer_page_shows_open_invoices_payments_and_contacts(signed_in, ledger):
-    response = signed_in.get(reverse("web:customer_detail", args=["C0001"]))
-
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert "上海华东机电设备有限公司" in html
-    assert [i.number for i in response.context["open_invoices"]] == ["INV-1", "INV-2"]
-    assert "80,000.00" in html and "1,234.50" in html
-    assert "王芳" in html and "caiwu@example.cn" in html
-    assert [p.amount_minor for p in response.context["payments"]] == [50000]
-    assert [(t.currency, t.open_minor) for t in response.context["open_totals"]] == [("CNY", 8123450)]
-
-
-def test_the_customer_page_has_a_bounded_number_of_queries(signed_in, ledger, django_assert_max_num_queries):
-    with django_assert_max_num_queries(8):
-        signed_in.get(reverse("web:customer_detail", args=["C0001"]))
 
 
 def test_an_unknown_customer_is_not_found(signed_in):

@@ -70,3 +70,22 @@ def score(value: Decimal | int | None) -> str:
 def get_item(mapping: dict | None, key: str) -> object:
     """Return ``mapping[key]`` (None when absent), for lookups by a variable key."""
     return (mapping or {}).get(key)
+
+
+@register.filter
+def multiply(value: int, factor: int) -> int:
+    """Multiply two whole numbers (chart coordinates)."""
+    return int(value) * int(factor)
+
+
+@register.filter
+def bar_height(percent: Decimal | int, full: int) -> str:
+    """Return the height of a bar of ``percent`` in a chart ``full`` units high (at least a hairline)."""
+    height = Decimal(percent) * int(full) / 100
+    return str(max(height, Decimal("0.5")).quantize(Decimal("0.1")))
+
+
+@register.filter
+def bar_y(percent: Decimal | int, full: int) -> str:
+    """Return where a bar of ``percent`` starts in a chart ``full`` units high (bars stand on the base)."""
+    return str((Decimal(full) - Decimal(bar_height(percent, full))).quantize(Decimal("0.1")))
