@@ -177,6 +177,12 @@ CACHES = {
 # Sign-in throttling: this many failures for one username or address lock it for the window.
 HUIKUAN_LOGIN_MAX_FAILURES = int(_env("LOGIN_MAX_FAILURES", "5"))
 HUIKUAN_LOGIN_LOCK_SECONDS = int(_env("LOGIN_LOCK_SECONDS", "900"))
+# An office shares one address, so an address may fail more often than one username.
+HUIKUAN_LOGIN_MAX_FAILURES_PER_ADDRESS = int(
+    _env("LOGIN_MAX_FAILURES_PER_ADDRESS", str(4 * HUIKUAN_LOGIN_MAX_FAILURES))
+)
+# Where people reach this deployment, for links written into e-mails (the customer portal).
+HUIKUAN_BASE_URL = _env("BASE_URL", "http://127.0.0.1:8000").strip().rstrip("/")
 # The customer portal: how long a new link lives, and requests allowed per link per minute.
 HUIKUAN_PORTAL_LINK_DAYS = int(_env("PORTAL_LINK_DAYS", "30"))
 HUIKUAN_PORTAL_RATE_PER_MINUTE = int(_env("PORTAL_RATE_PER_MINUTE", "60"))

@@ -799,7 +799,12 @@ def statement_send(
             % {"code": customer.code}
         )
     sequence = (
-        OutboxMessage.objects.filter(idempotency_key__startswith=f"{KEY_PREFIX}{statement.pk}:").count() + 1
+        # Narrowed to the customer first: the (customer, created_at) index finds its few messages,
+        # where a prefix match alone would read the whole outbox.
+        OutboxMessage.objects.filter(
+            customer_id=statement.customer_id, idempotency_key__startswith=f"{KEY_PREFIX}{statement.pk}:"
+        ).count()
+        + 1
     )
     message = _message(
         statement=statement, contact=contact, sequence=sequence, now=now, portal_url=portal_url
