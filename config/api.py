@@ -14,6 +14,7 @@ from ninja import NinjaAPI, Router
 from ninja.security import HttpBearer
 
 from huikuan.accounts.access import require_write
+from huikuan.collections.api import collections_router
 from huikuan.core.api_errors import exception_handlers_install
 from huikuan.core.auth import api_token_authenticate
 from huikuan.core.errors import NotFound
@@ -55,6 +56,9 @@ api = NinjaAPI(
 )
 exception_handlers_install(api)
 
+# Before /customers: its /customers/{code}/interactions (promises, disputes, plans) must be matched
+# before /customers/{code}, which takes any path.
+api.add_router("", collections_router)
 api.add_router("/customers", customers_router)
 api.add_router("/contacts", contacts_router)
 api.add_router("/invoices", invoices_router)

@@ -73,7 +73,7 @@ def dispute_list(*, customer: Customer, active_only: bool = False) -> QuerySet[D
     queryset = Dispute.objects.filter(customer=customer)
     if active_only:
         queryset = queryset.filter(status__in=[DisputeStatus.OPEN, DisputeStatus.INVESTIGATING])
-    return queryset.select_related("invoice", "owner", "raised_by").order_by("-opened_date", "-pk")
+    return queryset.select_related("invoice__customer", "owner", "raised_by").order_by("-opened_date", "-pk")
 
 
 def dispute_age_days(*, dispute: Dispute, as_of: date) -> int:
@@ -86,7 +86,7 @@ def interaction_list(*, customer: Customer) -> QuerySet[Interaction]:
     """Return a customer's calls, visits and notes, newest first, with who and whom."""
     return (
         Interaction.objects.filter(customer=customer)
-        .select_related("user", "contact", "task")
+        .select_related("customer", "user", "contact", "task")
         .order_by("-occurred_at", "-pk")
     )
 
@@ -122,3 +122,51 @@ def task_list(
     if due_on_or_before is not None:
         queryset = queryset.filter(due_date__lte=due_on_or_before)
     return queryset.select_related("customer", "assignee").order_by("due_date", "pk")
+
+
+# --- reaching one record through the user's scope ---------------------------------------------
+
+
+def access_task(*, user: Any, task_id: int) -> Task:
+    """Return the task if the user reaches its customer, else raise TaskNotFound (as if missing)."""
+    from huikuan.accounts.access import scope_filter
+    from huikuan.collections.services import TaskNotFound
+
+    try:
+        return scope_filter(Task.objects.select_related("customer", "assignee"), user=user).get(pk=task_id)
+    except Task.DoesNotExist:
+        raise TaskNotFound(f"task {task_id} does not exist")
+
+
+def access_dispute(*, user: Any, dispute_id: int) -> Dispute:
+    """Return the dispute if the user reaches its invoice's customer, else raise DisputeNotFound."""
+    from huikuan.accounts.access import scope_filter
+    from huikuan.collections.services import DisputeNotFound
+
+    disputes = Dispute.objects.select_related("invoice__customer", "owner", "raised_by")
+    try:
+        return scope_filter(disputes, user=user, via="invoice__customer").get(pk=dispute_id)
+    except Dispute.DoesNotExist:
+        raise DisputeNotFound(f"dispute {dispute_id} does not exist")
+
+
+def access_plan(*, user: Any, plan_id: int) -> InstalmentPlan:
+    """Return the instalment plan if the user reaches its customer, else raise PlanNotFound."""
+    from huikuan.accounts.access import scope_filter
+    from huikuan.collections.services import PlanNotFound
+
+    plans = InstalmentPlan.objects.select_related("customer").prefetch_related("instalments", "invoices")
+    try:
+        return scope_filter(plans, user=user).get(pk=plan_id)
+    except InstalmentPlan.DoesNotExist:
+        raise PlanNotFound(f"instalment plan {plan_id} does not exist")
+
+
+def access_interaction(*, user: Any, interaction_id: int, customer: Customer) -> Interaction:
+    """Return the customer's call, visit or note with this id, else raise NotFound."""
+    from huikuan.core.errors import NotFound
+
+    try:
+        return Interaction.objects.get(pk=interaction_id, customer=customer)
+    except Interaction.DoesNotExist:
+        raise NotFound(f"interaction {interaction_id} does not exist", code="interaction_not_found")

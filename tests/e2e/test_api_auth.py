@@ -33,6 +33,21 @@ ROUTES = [
     ("get", "/dunning/runs", "/dunning/runs"),
     ("post", "/dunning/runs", "/dunning/runs"),
     ("get", "/dunning/policies", "/dunning/policies"),
+    ("get", "/customers/{code}/interactions", "/customers/C1/interactions"),
+    ("post", "/customers/{code}/interactions", "/customers/C1/interactions"),
+    ("get", "/customers/{code}/promises", "/customers/C1/promises"),
+    ("post", "/customers/{code}/promises", "/customers/C1/promises"),
+    ("get", "/customers/{code}/disputes", "/customers/C1/disputes"),
+    ("post", "/customers/{code}/disputes", "/customers/C1/disputes"),
+    ("get", "/disputes/{dispute_id}", "/disputes/1"),
+    ("post", "/disputes/{dispute_id}/status", "/disputes/1/status"),
+    ("get", "/customers/{code}/plans", "/customers/C1/plans"),
+    ("post", "/customers/{code}/plans", "/customers/C1/plans"),
+    ("get", "/plans/{plan_id}", "/plans/1"),
+    ("get", "/plans/{plan_id}/agreement.pdf", "/plans/1/agreement.pdf"),
+    ("get", "/tasks", "/tasks"),
+    ("post", "/tasks/{task_id}/complete", "/tasks/1/complete"),
+    ("post", "/tasks/{task_id}/skip", "/tasks/1/skip"),
 ]
 
 
