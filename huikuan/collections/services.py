@@ -872,7 +872,7 @@ def plans_review(*, as_of: date) -> dict[str, int]:
     changed_instalments: list[Instalment] = []
     changed_plans: list[InstalmentPlan] = []
     audits: list[tuple[Any, dict[str, Any], dict[str, Any]]] = []
-    broken: list[InstalmentPlan] = []
+    broken: list[tuple[InstalmentPlan, date]] = []  # with the due date of the instalment missed
     for plan in plans:
         counts["reviewed"] += 1
         rows = instalments.get(plan.pk, [])
@@ -896,7 +896,8 @@ def plans_review(*, as_of: date) -> dict[str, int]:
         plan.status = state.status
         if state.status == PlanStatus.BROKEN:
             plan.broken_date = state.decided_date
-            broken.append(plan)
+            assert state.decided_date is not None
+            broken.append((plan, state.decided_date - timedelta(days=plan.grace_days + 1)))
             counts["broken"] += 1
         else:
             plan.completed_date = state.decided_date
@@ -936,12 +937,12 @@ def plans_review(*, as_of: date) -> dict[str, int]:
                     _("plan %(id)s, an instalment unpaid since %(date)s")
                     % {
                         "id": plan.pk,
-                        "date": (plan.broken_date - timedelta(days=plan.grace_days + 1)).isoformat(),
+                        "date": missed.isoformat(),
                     },
                 ),
                 plan=plan,
             )
-            for plan in broken
+            for plan, missed in broken
         ]
     )
     return counts

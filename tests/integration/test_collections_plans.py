@@ -307,3 +307,19 @@ def test_the_agreement_follows_the_customers_language_by_default(agreed):
     agreed.customer.save(update_fields=["language"])
 
     assert "June 4, 2024" in pdf_text(plan_agreement_pdf(plan=agreed))
+
+
+def test_an_invoice_of_a_broken_plan_can_be_planned_again_and_only_the_new_plans_payments_count(customer):
+    invoice = make_invoice(customer, amount="1000.00")
+    old = plan_create(customer=customer, invoices=[invoice], start_date=START, count=2, user=None)
+    pay(customer, "100.00", date(2024, 3, 20))
+    plans_review(as_of=date(2024, 4, 10))
+    new = plan_create(customer=customer, invoices=[invoice], start_date=date(2024, 4, 15), count=3, user=None)
+    pay(customer, "300.00", date(2024, 5, 1))
+
+    plans_review(as_of=date(2024, 5, 2))
+
+    old.refresh_from_db()
+    assert old.status == PlanStatus.BROKEN
+    assert new.principal_minor == 90000
+    assert [paid for _d, _a, paid in schedule_of(new)] == [30000, 0, 0]

@@ -312,3 +312,16 @@ def test_the_promise_made_today_pauses_dunning_from_the_same_days_run(customer, 
 
     assert dunned_positions(customer, date(2026, 11, 10)) == []
     assert dunned_positions(customer, date(2026, 11, 10) + timedelta(days=6)) == [2]
+
+
+def test_two_promises_on_the_same_invoice_each_count_its_payments_once(customer):
+    invoice = make_invoice(customer, amount="1000.00")
+    first = promise(customer, amount="300.00", invoices=[invoice])
+    second = promise(customer, amount="900.00", invoices=[invoice], made_date=date(2024, 3, 6))
+    pay(customer, "200.00", date(2024, 3, 5), invoice)
+    pay(customer, "250.00", date(2024, 3, 7), invoice)
+
+    promises_review(as_of=date(2024, 3, 8))
+
+    assert status_of(first) == (PromiseStatus.KEPT, 45000, date(2024, 3, 7))
+    assert status_of(second) == (PromiseStatus.OPEN, 25000, None)
