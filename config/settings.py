@@ -153,7 +153,18 @@ STATIC_ROOT = Path(_env("STATIC_ROOT") or HUIKUAN_HOME / "static").expanduser()
 # has nothing to warn about.
 with contextlib.suppress(OSError):  # a read-only home: collectstatic says so if it is ever run
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-WHITENOISE_USE_FINDERS = True
+# `huikuan serve` sets HUIKUAN_STATIC_COLLECTED: the files are then read from STATIC_ROOT only,
+# compressed and under names carrying a hash of their content (cached by browsers for a year).
+HUIKUAN_STATIC_COLLECTED = _env_bool("STATIC_COLLECTED", False)
+WHITENOISE_USE_FINDERS = not HUIKUAN_STATIC_COLLECTED
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if HUIKUAN_STATIC_COLLECTED
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
 # Uploaded evidence (promise recordings, signed letters) lives beside the database.
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(_env("MEDIA_ROOT") or HUIKUAN_HOME / "media").expanduser()
@@ -203,6 +214,16 @@ HUIKUAN_BROKER_URL = _env("BROKER_URL").strip()
 HUIKUAN_DUNNING_RUN_AT = _env("DUNNING_RUN_AT", "06:00").strip()
 HUIKUAN_DELIVERY_INTERVAL = int(_env("DELIVERY_INTERVAL", "60"))
 HUIKUAN_LETTER_BATCH_AT = _env("LETTER_BATCH_AT", "14:00").strip()
+# The collections review (promises, plans, short payments, statements) runs before the dunning
+# run; empty means 15 minutes before it.
+HUIKUAN_COLLECTIONS_REVIEW_AT = _env("COLLECTIONS_REVIEW_AT").strip()
+# Days after the promised date before an unkept promise counts as broken.
+HUIKUAN_PROMISE_GRACE_DAYS = int(_env("PROMISE_GRACE_DAYS", "3"))
+# In the first days of each month the review issues and e-mails last month's statements (对账单).
+HUIKUAN_STATEMENTS_MONTHLY = _env_bool("STATEMENTS_MONTHLY", True)
+HUIKUAN_STATEMENTS_ISSUE_DAYS = int(_env("STATEMENTS_ISSUE_DAYS", "7"))
+# A statement sent this many days ago without an answer is marked "no reply".
+HUIKUAN_STATEMENT_REPLY_DAYS = int(_env("STATEMENT_REPLY_DAYS", "14"))
 
 # Delivery of the outbox (docs/configuration.md, "E-mail and SMS"). E-mail goes where
 # HUIKUAN_EMAIL_URL says; without it, e-mail stays queued instead of being guessed at.

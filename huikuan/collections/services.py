@@ -988,14 +988,45 @@ def short_payments_to_tasks(*, as_of: date, since_days: int = SHORT_PAYMENT_TASK
 # --- the daily review --------------------------------------------------------------------
 
 
-def collections_review(*, as_of: date) -> dict[str, dict[str, int] | int]:
+def collections_review(
+    *, as_of: date, now: datetime | None = None, statements: bool = True
+) -> dict[str, Any]:
     """Do the day's collections review before the dunning run: promises kept or broken, plans
-    completed or broken, short payments turned into tasks. Safe to repeat for a day."""
-    return {
+    completed or broken, short payments turned into tasks, statements unanswered, and in the first
+    days of a month last month's statements issued and e-mailed (unless ``statements`` is False).
+    Safe to repeat for a day."""
+    from huikuan.ledger.statements import statements_issue_monthly, statements_review
+
+    result: dict[str, Any] = {
         "promises": promises_review(as_of=as_of),
         "plans": plans_review(as_of=as_of),
         "short_payment_tasks": short_payments_to_tasks(as_of=as_of),
+        "statements_unanswered": statements_review(
+            as_of=as_of, reply_days=int(getattr(settings, "HUIKUAN_STATEMENT_REPLY_DAYS", 14))
+        ),
     }
+    if statements and statements_monthly_due(as_of=as_of):
+        # Repeated on each of the first days, so a day the worker missed is caught up; issuing and
+        # sending a month twice adds and sends nothing.
+        issued = statements_issue_monthly(
+            month_end=as_of.replace(day=1) - timedelta(days=1), send=True, now=now
+        )
+        sent = issued.get("sent") or {}
+        result["statements_issued"] = {
+            "month": issued["month"],
+            "statements": issued["statements"],
+            "created": issued["created"],
+            "queued": sent.get("queued", 0),
+            "no_email": len(sent.get("no_email", [])),
+        }
+    return result
+
+
+def statements_monthly_due(*, as_of: date) -> bool:
+    """Return True on the days of the month when last month's statements are issued and sent."""
+    if not getattr(settings, "HUIKUAN_STATEMENTS_MONTHLY", True):
+        return False
+    return as_of.day <= int(getattr(settings, "HUIKUAN_STATEMENTS_ISSUE_DAYS", 7))
 
 
 # --- task scripts ------------------------------------------------------------------------

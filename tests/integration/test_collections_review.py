@@ -154,3 +154,43 @@ def test_the_worker_reviews_before_the_days_run_so_a_broken_plans_invoices_are_d
     assert DunningAction.objects.filter(run=run, customer=customer).exists()
     output = command.stdout.getvalue()
     assert output.index("review: ") < output.index("dunning: ")
+
+
+@pytest.mark.django_db
+def test_the_review_in_the_first_week_of_a_month_issues_and_queues_last_months_statements(settings):
+    from huikuan.collections.services import collections_review
+    from huikuan.customers.services import contact_create
+    from huikuan.ledger.models import Statement, StatementStatus
+    from huikuan.messaging.models import OutboxMessage
+
+    settings.HUIKUAN_STATEMENTS_ISSUE_DAYS = 7
+    customer = make_customer(code="C-STMT")
+    contact_create(customer=customer, name="Li Na", email="ap@example.cn", is_primary=True)
+    make_invoice(customer, amount="800.00", issue_date=date(2024, 2, 10))
+
+    mid_month = collections_review(as_of=date(2024, 3, 20), now=datetime(2024, 3, 20, tzinfo=UTC))
+    assert "statements_issued" not in mid_month
+    assert not Statement.objects.exists()
+
+    first = collections_review(as_of=date(2024, 4, 2), now=datetime(2024, 4, 2, tzinfo=UTC))
+    again = collections_review(as_of=date(2024, 4, 3), now=datetime(2024, 4, 3, tzinfo=UTC))
+
+    statement = Statement.objects.get()
+    assert statement.period_end_date == date(2024, 3, 31)
+    assert statement.status == StatementStatus.SENT
+    assert first["statements_issued"] == {
+        "month": "2024-03", "statements": 1, "created": 1, "queued": 1, "no_email": 0,
+    }  # fmt: skip
+    assert again["statements_issued"]["created"] == 0 and again["statements_issued"]["queued"] == 0
+    assert OutboxMessage.objects.filter(customer=customer, template_key="statement").count() == 1
+
+
+@pytest.mark.django_db
+def test_monthly_statements_can_be_turned_off(settings):
+    from huikuan.collections.services import statements_monthly_due
+
+    settings.HUIKUAN_STATEMENTS_MONTHLY = False
+    assert statements_monthly_due(as_of=date(2024, 4, 1)) is False
+    settings.HUIKUAN_STATEMENTS_MONTHLY = True
+    assert statements_monthly_due(as_of=date(2024, 4, 1)) is True
+    assert statements_monthly_due(as_of=date(2024, 4, 8)) is False

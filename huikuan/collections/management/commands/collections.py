@@ -67,3 +67,16 @@ class Command(BaseCommand):
         self.stdout.write(
             _("  short payments: %(count)s new tasks") % {"count": result["short_payment_tasks"]}
         )
+        self.stdout.write(
+            _("  statements: %(count)s marked no reply")
+            % {"count": result["statements_unanswered"]["no_reply"]}
+        )
+        issued = result.get("statements_issued")
+        if issued:
+            self.stdout.write(
+                _(
+                    "  statements for %(month)s: %(statements)s in all, %(created)s new, %(queued)s e-mailed, "
+                    "%(no_email)s without an e-mail address"
+                )
+                % issued
+            )
