@@ -77,7 +77,7 @@ def customers_create(request: HttpRequest, payload: CustomerIn) -> Any:
     own = "collector" if role == Role.COLLECTOR else "sales_rep" if role == Role.SALES_REP else None
     if own and fields.get(own) is None:
         fields[own] = request.user
-    customer = customer_create(code=code, name=name, **fields)
+    customer = customer_create(code=code, name=name, actor=request.user, **fields)
     return Status(201, customer)
 
 
@@ -96,7 +96,7 @@ def contacts_list(request: HttpRequest, code: Text) -> Any:
 def contacts_create(request: HttpRequest, code: Text, payload: ContactIn) -> Any:
     customer = access_customer(user=request.user, code=code)
     data = payload.dict(exclude_unset=True)
-    contact = contact_create(customer=customer, **data)
+    contact = contact_create(customer=customer, actor=request.user, **data)
     return Status(201, contact)
 
 
@@ -134,7 +134,7 @@ def customers_update(request: HttpRequest, code: Text, payload: CustomerPatch) -
     """Change the fields sent; the code cannot change, other systems key on it."""
     customer = access_customer(user=request.user, code=code)
     fields = _customer_fields(payload.dict(exclude_unset=True), currency=customer.currency)
-    return customer_update(customer=customer, **fields)
+    return customer_update(customer=customer, actor=request.user, **fields)
 
 
 @contacts_router.get("/{int:contact_id}", response={200: ContactOut, **ERRORS}, summary="Get a contact")
@@ -145,4 +145,4 @@ def contacts_get(request: HttpRequest, contact_id: int) -> Contact:
 @contacts_router.patch("/{int:contact_id}", response={200: ContactOut, **ERRORS}, summary="Update a contact")
 def contacts_update(request: HttpRequest, contact_id: int, payload: ContactPatch) -> Contact:
     contact = access_contact(user=request.user, contact_id=contact_id)
-    return contact_update(contact=contact, **payload.dict(exclude_unset=True))
+    return contact_update(contact=contact, actor=request.user, **payload.dict(exclude_unset=True))

@@ -89,6 +89,7 @@ def invoices_create(request: HttpRequest, payload: InvoiceIn) -> Any:
         amount=money_parse(payload.amount, currency),
         description=payload.description,
         po_number=payload.po_number,
+        actor=request.user,
     )
     return Status(201, invoice)
 
@@ -105,7 +106,7 @@ def invoices_update(request: HttpRequest, number: Text, payload: InvoicePatch) -
     fields = payload.dict(exclude_unset=True)
     if "amount" in fields:
         fields["amount"] = money_parse(fields["amount"], invoice.currency)
-    return invoice_update(invoice=invoice, **fields)
+    return invoice_update(invoice=invoice, actor=request.user, **fields)
 
 
 @payments_router.get("", response=list[PaymentOut], summary="List payments")
@@ -137,6 +138,7 @@ def payments_create(request: HttpRequest, payload: PaymentIn) -> Any:
             amount=money_parse(payload.amount, currency),
             invoice_numbers=payload.invoice_numbers,
             external_id=payload.payment_id or None,
+            actor=request.user,
             **options,
         )
     return Status(201, payment_get(payment_id=payment.pk))
@@ -152,7 +154,7 @@ def payments_get(request: HttpRequest, payment_id: int) -> Payment:
 def payments_update(request: HttpRequest, payment_id: int, payload: PaymentPatch) -> Payment:
     """Change reference, payer name or method; amounts and dates stay as received."""
     payment = access_payment(user=request.user, payment_id=payment_id)
-    payment_update(payment=payment, **payload.dict(exclude_unset=True))
+    payment_update(payment=payment, actor=request.user, **payload.dict(exclude_unset=True))
     return payment_get(payment_id=payment_id)
 
 

@@ -245,3 +245,22 @@ def test_listing_contacts_takes_a_bounded_number_of_queries(api, django_assert_m
         response = api.get("/customers/C1/contacts")
 
     assert response.json()["count"] == 25
+
+
+def test_changes_made_over_the_api_are_in_the_audit_trail_under_the_tokens_user(api, api_user):
+    from huikuan.core.models import AuditEntry
+
+    api.post("/customers", {"code": "C-AUD", "name": "审计测试有限公司"})
+    api.patch("/customers/C-AUD", {"grade": "c"})
+    api.post(
+        "/invoices", {"number": "INV-AUD", "customer": "C-AUD", "issue_date": "2024-05-01", "amount": "10.00"}
+    )
+
+    entries = list(AuditEntry.objects.filter(customer__code="C-AUD").order_by("id"))
+    assert [(entry.entity, entry.action) for entry in entries] == [
+        ("customers.customer", "CREATE"),
+        ("customers.customer", "UPDATE"),
+        ("ledger.invoice", "CREATE"),
+    ]
+    assert {entry.actor_id for entry in entries} == {api_user.pk}
+    assert entries[1].before == {"grade": "B"} and entries[1].after == {"grade": "C"}
