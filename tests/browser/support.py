@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 PASSWORD = "Correct-Horse-9"
 
 
 def sign_in(page: Any, username: str, password: str = PASSWORD, *, next_url: str = "/") -> None:
     """Sign in through the login form, as a person would, and wait for the page it leads to."""
-    page.goto(f"/accounts/login/?next={next_url}")
+    page.goto(f"/accounts/login/?next={quote(next_url)}")
     page.locator("#id_username").fill(username)
     page.locator("#id_password").fill(password)
     with page.expect_navigation():

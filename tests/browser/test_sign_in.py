@@ -46,7 +46,7 @@ def test_a_wrong_password_keeps_the_visitor_on_the_form_with_a_message(page, col
 
 def test_the_language_switch_turns_the_pages_into_chinese_and_back(page, collector, screenshot):
     sign_in(page, "wang.li", next_url="/customers/")
-    nav = page.get_by_role("navigation")
+    nav = page.locator("header nav.mainnav")
     assert nav.get_by_role("link", name="Customers").is_visible()
 
     switch_language(page, "简体中文")

@@ -59,6 +59,6 @@ def test_the_worklist_reads_in_chinese(page, pending_message, screenshot):
     switch_language(page, "简体中文")
 
     assert page.locator("html").get_attribute("lang") == "zh-hans"
-    assert page.get_by_role("navigation").get_by_role("link", name="客户").is_visible()
+    assert page.locator("header nav.mainnav").get_by_role("link", name="客户").is_visible()
     assert page.locator("tr[data-row]", has_text="上海华东机电设备有限公司").count() == 1
     screenshot(page, "worklist-pending-message.zh-hans")
