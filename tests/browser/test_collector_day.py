@@ -71,7 +71,7 @@ def test_a_collector_logs_a_call_with_a_promise_and_sees_it_on_the_timeline(
     sign_in(page, "wang.li")
     assert page.get_by_role("heading", name="Today's work").is_visible()
     assert page.locator("tr[data-row]", has_text="上海华东机电设备有限公司").count() == 1
-    screenshot(page, "worklist.en")
+    screenshot(page, "worklist-call-task.en")
 
     log_call_with_promise(page, pay_by=today + timedelta(days=7), screenshot=screenshot)
 
@@ -79,7 +79,7 @@ def test_a_collector_logs_a_call_with_a_promise_and_sees_it_on_the_timeline(
     timeline = page.locator("#timeline")
     assert "王芳（财务）说资金月底到位" in timeline.inner_text()
     assert timeline.locator(".event", has_text="12,000.00").count() >= 1
-    screenshot(page, "customer-360.en")
+    screenshot(page, "customer-360-after-call.en")
     promise = PromiseToPay.objects.get(customer=call_task.customer)
     assert promise.status == PromiseStatus.OPEN
     assert promise.amount_minor == 1_200_000 and promise.promised_by == "王芳"
@@ -134,9 +134,9 @@ def test_the_customer_page_and_the_call_form_read_in_chinese(page, call_task, sc
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     assert "上海华东机电设备有限公司" in page.get_by_role("heading", level=1).inner_text()
     assert page.locator("header nav.mainnav").get_by_role("link", name="客户").is_visible()
-    screenshot(page, "customer-360.zh-hans")
+    screenshot(page, "customer-360-call-task.zh-hans")
     page.goto(f"/customers/C-1001/log/?task={call_task.pk}")
     assert SCRIPT in page.locator("form.log-form .script").inner_text()
     screenshot(page, "log-call-form.zh-hans")
     page.goto("/")
-    screenshot(page, "worklist.zh-hans")
+    screenshot(page, "worklist-call-task.zh-hans")

@@ -1,0 +1,172 @@
+"""In a real browser, the customer's side: the portal link, a statement confirmed, an invoice
+questioned — and that invoice leaving dunning while the question is open."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from huikuan.collections.models import Dispute, DisputeStatus, Task, TaskKind
+from huikuan.dunning.engine import dunning_run
+from huikuan.ledger.models import StatementStatus
+from huikuan.ledger.statements import statement_build, statement_send
+from huikuan.portal.services import portal_link_create
+from tests.browser.support import sign_in
+from tests.factories import make_customer, make_invoice
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture
+def today():
+    return timezone.localdate()
+
+
+@pytest.fixture
+def collector(make_user):
+    return make_user("wang.li", role="COLLECTOR", first_name="Li", last_name="Wang")
+
+
+@pytest.fixture
+def customer(collector, today):
+    """华东机电 reads English; it owes two long-overdue invoices and has last month's statement."""
+    from huikuan.customers.services import contact_create
+
+    customer = make_customer(
+        code="C-1001", name="上海华东机电设备有限公司", collector=collector, language="en"
+    )
+    contact_create(customer=customer, name="王芳", email="wangfang@example.cn", is_primary=True)
+    make_invoice(customer, "12000.00", issue_date=today - timedelta(days=120), due_days=30, number="INV-1001")
+    make_invoice(customer, "8000.00", issue_date=today - timedelta(days=100), due_days=30, number="INV-1002")
+    return customer
+
+
+@pytest.fixture
+def statement(customer, today):
+    month_end = today.replace(day=1) - timedelta(days=1)
+    statement = statement_build(customer=customer, currency="CNY", period_end_date=month_end)
+    statement_send(statement=statement)
+    statement.refresh_from_db()
+    assert statement.status == StatementStatus.SENT
+    return statement
+
+
+@pytest.fixture
+def portal_key(customer):
+    _link, key = portal_link_create(customer=customer)
+    return key
+
+
+# The portal answers with Referrer-Policy: no-referrer (header and <meta>), under which Chromium
+# sends "Origin: null" with every form it posts, and Django's CSRF check refuses the form (403).
+# With "same-origin" these tests pass; strict, so that the fix makes them fail until this goes.
+POSTS_REFUSED = pytest.mark.xfail(
+    strict=True,
+    reason="portal forms get 403: Referrer-Policy no-referrer makes the browser send Origin: null",
+)
+
+
+def invoices_in_dunning(customer, as_of) -> set[str]:
+    """The invoice numbers the dunning run for ``as_of`` would chase this customer for (rolled back)."""
+    result = dunning_run(as_of=as_of, dry_run=True, customer_id=customer.id)
+    return {number for action in result.actions for number in action["invoices"]}
+
+
+@POSTS_REFUSED
+def test_the_customer_confirms_the_statement_in_the_portal(new_page, statement, portal_key, screenshot):
+    page = new_page()
+
+    page.goto(f"/portal/{portal_key}/")
+    assert page.get_by_role("heading", name="Your account").is_visible()
+    assert page.locator("tr", has_text="INV-1001").count() == 1
+    assert page.locator("tr", has_text="INV-1002").count() == 1
+    screenshot(page, "portal.en")
+    page.get_by_role("link", name="Check and confirm").click()
+    page.get_by_role("heading", name="Statement of account").wait_for()
+    screenshot(page, "portal-statement.en")
+    confirm = page.locator("form", has=page.get_by_role("button", name="Confirm the statement"))
+    confirm.get_by_label("Your name").fill("王芳")
+    confirm.get_by_role("button", name="Confirm the statement").click()
+
+    page.get_by_text("Thank you: the statement is confirmed.").wait_for()
+    statement.refresh_from_db()
+    assert statement.status == StatementStatus.CONFIRMED
+    assert statement.responder_name == "王芳"
+
+
+@POSTS_REFUSED
+def test_an_invoice_questioned_in_the_portal_leaves_dunning_and_reaches_the_collector(
+    new_page, customer, portal_key, collector, today, screenshot
+):
+    assert invoices_in_dunning(customer, today) == {"INV-1001", "INV-1002"}
+    page = new_page()
+    page.goto(f"/portal/{portal_key}/")
+
+    page.locator("tr", has_text="INV-1001").get_by_role("link", name="Raise a question").click()
+    page.get_by_label("Reason").select_option("QUALITY")
+    page.get_by_label("Your name").fill("王芳")
+    page.get_by_label("Tell us more").fill("第二批货有 30 件外壳开裂，已拍照。")
+    screenshot(page, "portal-dispute.en")
+    page.get_by_role("button", name="Send").click()
+
+    page.get_by_role("status").wait_for()
+    dispute = Dispute.objects.get(invoice__number="INV-1001")
+    assert dispute.status == DisputeStatus.OPEN and dispute.source == "PORTAL"
+    assert page.locator("tr", has_text="INV-1001").get_by_text("Under review").is_visible()
+    # The disputed invoice leaves dunning; the other one is still chased.
+    assert invoices_in_dunning(customer, today) == {"INV-1002"}
+    assert Task.objects.filter(dispute=dispute, kind=TaskKind.DISPUTE, assignee=collector).count() == 1
+
+    # The collector sees it: on the worklist, and on the customer's page.
+    staff = new_page()
+    sign_in(staff, "wang.li")
+    assert (
+        staff.locator("tr[data-row]", has_text="上海华东机电设备有限公司").filter(has_text="dispute").count()
+        >= 1
+    )
+    staff.goto("/customers/C-1001/")
+    row = staff.locator("#invoices tr", has_text="INV-1001")
+    assert row.get_by_text("in dispute").is_visible()
+    assert "第二批货有 30 件外壳开裂" in staff.locator("#timeline").inner_text()
+
+
+@POSTS_REFUSED
+def test_the_portal_opens_in_the_customers_language_and_switches(new_page, customer, statement, screenshot):
+    customer.language = "zh-hans"
+    customer.save(update_fields=["language"])
+    _link, key = portal_link_create(customer=customer)
+    page = new_page(locale="en-US")
+
+    page.goto(f"/portal/{key}/")
+
+    assert page.locator("html").get_attribute("lang") == "zh-Hans"
+    screenshot(page, "portal.zh-hans")
+    page.goto(f"/portal/{key}/statements/{statement.pk}/")
+    screenshot(page, "portal-statement.zh-hans")
+    page.goto(f"/portal/{key}/invoices/INV-1001/dispute/")
+    screenshot(page, "portal-dispute.zh-hans")
+    with page.expect_navigation():
+        page.locator("form.language").get_by_role("button", name="English").click()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("heading", name="A question about invoice INV-1001").is_visible()
+
+
+def test_a_dead_or_foreign_portal_address_answers_404(new_page, customer, statement, portal_key, make_user):
+    other_collector = make_user("chen.gang", role="COLLECTOR")
+    other = make_customer(code="C-2002", name="北方重工机械有限公司", collector=other_collector)
+    make_invoice(other, "56000.00", number="INV-2002")
+    other_statement = statement_build(
+        customer=other, currency="CNY", period_end_date=statement.period_end_date
+    )
+    page = new_page()
+
+    for url in (
+        f"/portal/{portal_key}x/",
+        f"/portal/{portal_key}/invoices/INV-2002/dispute/",
+        f"/portal/{portal_key}/statements/{other_statement.pk}/",
+    ):
+        response = page.goto(url)
+        assert response is not None and response.status == 404, url
+        assert "北方重工" not in page.content()
