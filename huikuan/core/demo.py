@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import itertools
 import random
-import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from time import perf_counter
 from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
@@ -47,6 +47,11 @@ T = TypeVar("T")
 DEMO_TAG = "demo"
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"
+DEMO_MANAGER = "manager"
+# The demo runs dunning this many times, a week apart, up to its date: customers climb the ladder.
+DEMO_RUNS = 8
+DEMO_RUN_EVERY_DAYS = 7
+DEMO_ADMIN = "admin"
 HISTORY_MONTHS = 18
 BEHAVIOURS = ("prompt", "slow", "partial", "disputing", "silent")
 
@@ -630,10 +635,18 @@ def demo_data_exists() -> bool:
 @transaction.atomic
 def demo_data_delete() -> int:
     """Delete the demo customers and everything recorded against them; other data stays."""
+    from huikuan.collections.models import Dispute, InstalmentPlan, Interaction, PromiseToPay, Task
     from huikuan.dunning.models import Charge, DunningAction, DunningActionInvoice
+    from huikuan.ledger.models import Statement
     from huikuan.messaging.models import OutboxMessage
 
     customer_ids = list(demo_customers().values_list("pk", flat=True))
+    Task.objects.filter(customer_id__in=customer_ids).delete()
+    PromiseToPay.objects.filter(customer_id__in=customer_ids).delete()
+    Dispute.objects.filter(invoice__customer_id__in=customer_ids).delete()
+    InstalmentPlan.objects.filter(customer_id__in=customer_ids).delete()
+    Interaction.objects.filter(customer_id__in=customer_ids).delete()
+    Statement.objects.filter(customer_id__in=customer_ids).delete()
     OutboxMessage.objects.filter(customer_id__in=customer_ids).delete()
     Charge.objects.filter(customer_id__in=customer_ids).delete()
     DunningActionInvoice.objects.filter(action__customer_id__in=customer_ids).delete()
@@ -665,19 +678,186 @@ def demo_collectors_ensure() -> dict[str, Any]:
     return users
 
 
-def demo_login_ensure(*, username: str = DEMO_USERNAME, password: str = DEMO_PASSWORD):
-    """Create (or reset) the demo login: a superuser, so that the admin works too."""
+def _login_ensure(*, username: str, password: str, name: tuple[str, str], superuser: bool = False):
     user_model = get_user_model()
     user, _created = user_model.objects.get_or_create(
-        username=username, defaults={"email": "demo@example.com"}
+        username=username,
+        defaults={"email": f"{username}@example.com", "first_name": name[0], "last_name": name[1]},
     )
-    user.is_staff = True
-    user.is_superuser = True
+    user.is_staff = superuser
+    user.is_superuser = superuser
     user.is_active = True
     if not user.check_password(password):  # keeps existing sessions valid on a re-run
         user.set_password(password)
     user.save()
     return user
+
+
+def demo_login_ensure(*, username: str = DEMO_USERNAME, password: str = DEMO_PASSWORD):
+    """Create (or reset) the demo logins, all with the demo password, and give everyone a role.
+
+    ``demo`` is a collector (a superuser too, so that the admin works); ``manager`` is a manager
+    who sees every customer and may look at other dates; ``admin`` administers users. The
+    collectors the portfolio is assigned to (alice, bob, wangfang) get the collector role.
+    """
+    from huikuan.accounts.models import Role
+    from huikuan.accounts.services import user_set_role
+
+    admin = _login_ensure(username=DEMO_ADMIN, password=password, name=("Admin", ""), superuser=True)
+    user_set_role(user=admin, role=Role.ADMIN)
+    manager = _login_ensure(username=DEMO_MANAGER, password=password, name=("Mia", "Manager"))
+    user_set_role(user=manager, role=Role.MANAGER)
+    user = _login_ensure(username=username, password=password, name=("Demo", "Collector"), superuser=True)
+    user_set_role(user=user, role=Role.COLLECTOR)
+    for collector in demo_collectors_ensure().values():
+        user_set_role(user=collector, role=Role.COLLECTOR)
+    return user
+
+
+def demo_customers_assign(*, collector: Any) -> int:
+    """Give the demo collector every fourth demo customer (by code) that has a collector, so that
+    its worklist holds every kind of payer; the others keep theirs. Returns how many it has."""
+    codes = list(
+        demo_customers().filter(collector__isnull=False).order_by("code").values_list("code", flat=True)
+    )
+    mine = codes[::4]
+    Customer.objects.filter(code__in=mine).update(collector=collector)
+    return len(mine)
+
+
+def demo_moment(day: date, hour: int) -> Any:
+    from django.utils import timezone
+
+    return timezone.make_aware(datetime.combine(day, time(hour, 0)))
+
+
+@transaction.atomic
+def demo_collections_seed(*, collector: Any, as_of: date) -> dict[str, int]:
+    """Give the demo collector's customers a history of collections work, through the services:
+    calls and visits, a promise due today, one broken, a dispute, an instalment plan, follow-ups.
+
+    Runs once: a database that already has promises for demo customers is left as it is. The
+    day's review then marks the broken promise and turns short payments into tasks.
+    """
+    from huikuan.collections.models import PromiseMethod, PromiseToPay
+    from huikuan.collections.services import dispute_open, interaction_log, plan_create, promise_create
+
+    if PromiseToPay.objects.filter(customer__in=demo_customers()).exists():
+        return {}
+    overdue_rows = (
+        Invoice.objects.filter(
+            customer__collector=collector,
+            customer__in=demo_customers(),
+            open_minor__gt=0,
+            settled_date__isnull=True,
+            due_date__lt=as_of - timedelta(days=14),
+        )
+        .select_related("customer")
+        .order_by("customer__code", "due_date", "number")
+    )
+    first_overdue: dict[str, Invoice] = {}
+    for invoice in overdue_rows:
+        if invoice.currency == invoice.customer.currency:
+            first_overdue.setdefault(invoice.customer.code, invoice)
+    invoices = list(first_overdue.values())
+    made = {"interactions": 0, "promises": 0, "disputes": 0, "plans": 0}
+
+    def contact_of(customer: Customer) -> Contact | None:
+        return Contact.objects.filter(customer=customer).order_by("-is_primary", "id").first()
+
+    def money(invoice: Invoice, share: int = 100) -> Any:
+        from huikuan.core.money import Money
+
+        return Money(max(1, invoice.open_minor * share // 100), invoice.currency)
+
+    # A promise given on a call two weeks ago, due five days ago and not kept: the review breaks it.
+    if invoices:
+        invoice = invoices[0]
+        call = interaction_log(
+            customer=invoice.customer,
+            user=collector,
+            kind="CALL",
+            occurred_at=demo_moment(as_of - timedelta(days=14), 10),
+            outcome="PROMISED",
+            notes="财务答应下周付清。 / Finance promised to pay in full next week.",
+            contact=contact_of(invoice.customer),
+        )
+        promise_create(
+            customer=invoice.customer,
+            user=collector,
+            amount=money(invoice),
+            promised_date=as_of - timedelta(days=5),
+            invoices=[invoice],
+            promised_by=getattr(contact_of(invoice.customer), "name", ""),
+            method=PromiseMethod.PHONE,
+            if_broken="停止供货 / supply stops",
+            grace_days=2,
+            interaction=call,
+            made_date=as_of - timedelta(days=14),
+        )
+        made["interactions"] += 1
+        made["promises"] += 1
+    # A promise due today.
+    if len(invoices) > 1:
+        invoice = invoices[1]
+        promise_create(
+            customer=invoice.customer,
+            user=collector,
+            amount=money(invoice, 50),
+            promised_date=as_of,
+            invoices=[invoice],
+            promised_by=getattr(contact_of(invoice.customer), "name", ""),
+            method=PromiseMethod.WRITTEN,
+            if_broken="正式催款函 / a formal notice follows",
+            made_date=as_of - timedelta(days=6),
+        )
+        made["promises"] += 1
+    # A dispute raised three days ago: the invoice leaves dunning.
+    if len(invoices) > 2:
+        dispute_open(
+            invoice=invoices[2],
+            reason="QUALITY",
+            opened_date=as_of - timedelta(days=3),
+            user=collector,
+            notes="客户称部分货物有质量问题。 / The customer reports a quality problem.",
+        )
+        made["disputes"] += 1
+    # An instalment plan (分期付款) for a customer short of cash, starting next week.
+    if len(invoices) > 3:
+        plan_create(
+            customer=invoices[3].customer,
+            invoices=[invoices[3]],
+            start_date=as_of + timedelta(days=7),
+            count=3,
+            grace_days=5,
+            user=collector,
+            notes="资金紧张，分三期。 / Short of cash: three instalments.",
+        )
+        made["plans"] += 1
+    # A visit whose next step is today, and a call that reached nobody.
+    if len(invoices) > 4:
+        interaction_log(
+            customer=invoices[4].customer,
+            user=collector,
+            kind="VISIT",
+            occurred_at=demo_moment(as_of - timedelta(days=7), 9),
+            outcome="ASKED_FOR_DOCUMENTS",
+            notes="带合同和对账单上门；对方要求补发发票复印件。 / Visited with the contract; they asked for invoice copies.",
+            next_action_date=as_of,
+            contact=contact_of(invoices[4].customer),
+        )
+        made["interactions"] += 1
+    for invoice in invoices[5:8]:
+        interaction_log(
+            customer=invoice.customer,
+            user=collector,
+            kind="CALL",
+            occurred_at=demo_moment(as_of - timedelta(days=2), 11),
+            outcome="NO_ANSWER",
+            next_action_date=as_of,
+        )
+        made["interactions"] += 1
+    return made
 
 
 class DemoDataConflict(RuntimeError):
@@ -687,7 +867,7 @@ class DemoDataConflict(RuntimeError):
 @transaction.atomic
 def demo_portfolio_build(*, as_of: date, seed: int = 7, customers: int = 200) -> DemoSummary:
     """Write the demo portfolio with bulk inserts, then recompute every derived balance set-based."""
-    started = time.perf_counter()
+    started = perf_counter()
     clash = Customer.objects.exclude(pk__in=demo_customers().values("pk"))
     if clash.exists():
         raise DemoDataConflict(
@@ -814,5 +994,5 @@ def demo_portfolio_build(*, as_of: date, seed: int = 7, customers: int = 200) ->
         allocations=len(allocations),
         adjustments=len(plan.adjustments),
         short_payments=len(shorts),
-        seconds=time.perf_counter() - started,
+        seconds=perf_counter() - started,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.management import call_command
@@ -13,9 +13,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from huikuan.core.demo import (
+    DEMO_ADMIN,
+    DEMO_MANAGER,
     DEMO_PASSWORD,
     DEMO_USERNAME,
     DemoDataConflict,
+    demo_collections_seed,
+    demo_customers_assign,
     demo_data_delete,
     demo_data_exists,
     demo_login_ensure,
@@ -37,10 +41,14 @@ def _database_label() -> str:
 
 
 class Command(BaseCommand):
-    help = "Fill the database with a demo portfolio, print its aging, create a demo login and serve the app."
+    help = (
+        "Fill the database with a demo portfolio and a collector's day of work, create demo logins "
+        "and serve the app."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--no-serve", action="store_true", help="set up and fill the database, then stop")
+        parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
         parser.add_argument("--port", type=int, default=8000, help="port to serve on (default 8000)")
         parser.add_argument(
             "--seed", type=int, default=7, help="random seed: the same seed gives the same books"
@@ -93,64 +101,110 @@ class Command(BaseCommand):
                 }
             )
 
+        collector = demo_login_ensure()
+        assigned = demo_customers_assign(collector=collector)
+        seeded = demo_collections_seed(collector=collector, as_of=as_of)
         self._aging_print(as_of)
+        self._review(as_of)
         self._dunning_run_and_deliver(as_of)
-        demo_login_ensure()
+        if seeded:
+            self.stdout.write(
+                _(
+                    "The demo collector has %(customers)s customers: %(interactions)s calls and visits, "
+                    "%(promises)s promises, %(disputes)s disputes and %(plans)s instalment plans on record."
+                )
+                % {"customers": assigned, **seeded}
+            )
         self.stdout.write(
             _("Demo login: username %(username)s, password %(password)s")
             % {"username": DEMO_USERNAME, "password": DEMO_PASSWORD}
         )
+        self.stdout.write(
+            _("Also: %(manager)s (a manager, sees every customer) and %(admin)s (users), same password.")
+            % {"manager": DEMO_MANAGER, "admin": DEMO_ADMIN}
+        )
         if options["no_serve"]:
             return
-        address = f"127.0.0.1:{options['port']}"
-        self.stdout.write(_("Serving on http://%(address)s/ — press Ctrl-C to stop.") % {"address": address})
-        # --insecure: runserver serves the app's CSS itself even with DEBUG off.
-        call_command("runserver", address, use_reloader=False, insecure_serving=True)
+        host, port = options["host"], options["port"]
+        self.stdout.write(
+            _("Open http://%(address)s/ and sign in as %(username)s: the collector's worklist for today.")
+            % {"address": f"{host}:{port}", "username": DEMO_USERNAME}
+        )
+        call_command("serve", host=host, port=port)
+
+    def _review(self, as_of: date) -> None:
+        """The day's collections review, as the worker runs it before the dunning run."""
+        from huikuan.collections.services import collections_review
+
+        result = collections_review(as_of=as_of)
+        promises = result["promises"]
+        broken = promises.get("broken", 0) if isinstance(promises, dict) else 0
+        self.stdout.write(
+            _("Collections review: %(broken)s promises broken, %(tasks)s short payments to look into.")
+            % {"broken": broken, "tasks": result["short_payment_tasks"]}
+        )
 
     def _dunning_run_and_deliver(self, as_of: date) -> None:
-        """Run the day's dunning and deliver its e-mail into a mailbox folder the user can open.
+        """Run dunning weekly over the last weeks up to ``as_of`` and deliver each run's e-mail
+        into a mailbox folder the user can open, so that customers stand at different stages and
+        the collector has calls, visits and messages to approve today.
 
         Unless HUIKUAN_EMAIL_URL says otherwise, e-mail goes to HUIKUAN_HOME/mailbox as .eml files
         and letters to a print batch under HUIKUAN_HOME/letters. The demo does not wait for the
-        send window: it delivers what the run queued at once.
+        send window: it delivers what each run queued at once. Calls and visits of runs more than a
+        week old count as done.
         """
+        from huikuan.collections.models import Task, TaskStatus
+        from huikuan.collections.services import task_scripts_render
+        from huikuan.core.demo import DEMO_RUN_EVERY_DAYS, DEMO_RUNS, demo_customers, demo_moment
         from huikuan.dunning.engine import RunRefused, dunning_run
         from huikuan.messaging.delivery import outbox_deliver
         from huikuan.messaging.email_url import FILE_BACKEND, UNCONFIGURED_BACKEND
         from huikuan.messaging.letters import letter_batch_create
         from huikuan.messaging.models import OutboxMessage, OutboxStatus
 
-        try:
-            result = dunning_run(as_of=as_of, triggered_by="demo", list_actions=False)
-        except RunRefused as error:
-            self.stdout.write(_("Dunning: %(reason)s") % {"reason": error.message})
-            return
-        from huikuan.collections.services import task_scripts_render
-
-        task_scripts_render(run_id=result.run_id)
-        if result.already_ran:
-            self.stdout.write(_("Dunning for %(date)s has already run.") % {"date": as_of.isoformat()})
-        else:
+        if settings.EMAIL_BACKEND == UNCONFIGURED_BACKEND:
+            settings.EMAIL_BACKEND = FILE_BACKEND
+            settings.EMAIL_FILE_PATH = str(settings.HUIKUAN_HOME / "mailbox")
+        sent = 0
+        moment = timezone.now()
+        days = [as_of - timedelta(days=DEMO_RUN_EVERY_DAYS * k) for k in range(DEMO_RUNS - 1, -1, -1)]
+        for day in days:
+            run_at = min(timezone.now(), demo_moment(day, 8))
+            try:
+                result = dunning_run(as_of=day, now=run_at, triggered_by="demo", list_actions=False)
+            except RunRefused as error:
+                if day == as_of:
+                    self.stdout.write(_("Dunning: %(reason)s") % {"reason": error.message})
+                continue
+            task_scripts_render(run_id=result.run_id)
+            if result.already_ran:
+                if day == as_of:
+                    self.stdout.write(_("Dunning for %(date)s has already run.") % {"date": day.isoformat()})
+                continue
             self.stdout.write(
                 _(
                     "Dunning for %(date)s: %(actions)s customers reached a stage; %(messages)s messages queued, "
                     "%(tasks)s call and visit tasks, %(holds)s credit holds."
                 )  # fmt: skip
                 % {
-                    "date": as_of.isoformat(),
+                    "date": day.isoformat(),
                     "actions": result.actions_created,
                     "messages": result.messages_created,
                     "tasks": result.tasks_created,
                     "holds": result.holds_placed,
                 }
             )
-        if settings.EMAIL_BACKEND == UNCONFIGURED_BACKEND:
-            settings.EMAIL_BACKEND = FILE_BACKEND
-            settings.EMAIL_FILE_PATH = str(settings.HUIKUAN_HOME / "mailbox")
-        queued = OutboxMessage.objects.filter(status=OutboxStatus.QUEUED)
-        latest = queued.order_by("-not_before_at").values_list("not_before_at", flat=True).first()
-        moment = max(timezone.now(), latest) if latest else timezone.now()
-        report = outbox_deliver(now=moment, channels=["EMAIL"])
+            queued = OutboxMessage.objects.filter(status=OutboxStatus.QUEUED)
+            latest = queued.order_by("-not_before_at").values_list("not_before_at", flat=True).first()
+            moment = max(run_at, latest) if latest else run_at
+            sent += outbox_deliver(now=moment, channels=["EMAIL"]).sent
+        Task.objects.filter(
+            customer__in=demo_customers(),
+            action__isnull=False,
+            status=TaskStatus.OPEN,
+            due_date__lt=as_of - timedelta(days=DEMO_RUN_EVERY_DAYS),
+        ).update(status=TaskStatus.DONE, completed_at=moment)
         batch = letter_batch_create(now=moment)
         waiting = OutboxMessage.objects.filter(status=OutboxStatus.AWAITING_APPROVAL).count()
         self.stdout.write(
@@ -159,7 +213,7 @@ class Command(BaseCommand):
                 "(huikuan outbox list --status AWAITING_APPROVAL)."
             )  # fmt: skip
             % {
-                "sent": report.sent,
+                "sent": sent,
                 "where": settings.EMAIL_FILE_PATH or settings.EMAIL_BACKEND,
                 "waiting": waiting,
             }
