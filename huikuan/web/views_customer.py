@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
@@ -454,15 +454,6 @@ def customer_plan(request: HttpRequest, code: str) -> HttpResponse:
     return _back(request, customer)
 
 
-def _portal_url(request: HttpRequest, key: str) -> str:
-    for name, kwargs in (("portal:home", {"key": key}), ("portal:index", {"key": key})):
-        try:
-            return request.build_absolute_uri(reverse(name, kwargs=kwargs))
-        except NoReverseMatch:
-            continue
-    return request.build_absolute_uri(f"/portal/{key}/")
-
-
 @require_POST
 @write_required
 def customer_statement_send(request: HttpRequest, code: str) -> HttpResponse:
@@ -478,10 +469,10 @@ def customer_statement_send(request: HttpRequest, code: str) -> HttpResponse:
     month = form.cleaned_data["month"]
     portal_url = ""
     if request.POST.get("with_portal_link"):
-        from huikuan.portal.services import portal_link_create
+        from huikuan.portal.services import portal_link_create, portal_url_for
 
         _link, key = portal_link_create(customer=customer, user=request.user)
-        portal_url = _portal_url(request, key)
+        portal_url = portal_url_for(key=key)
     try:
         statements = statements_for_customer(
             customer=customer, period_end_date=month_end(month.year, month.month), user=request.user
@@ -507,13 +498,17 @@ def customer_statement_send(request: HttpRequest, code: str) -> HttpResponse:
 @write_required
 def customer_portal_link(request: HttpRequest, code: str) -> HttpResponse:
     """Create a portal link for the customer and show it once (only its digest is kept)."""
-    from huikuan.portal.services import portal_link_create
+    from huikuan.portal.services import portal_link_create, portal_url_for
 
     customer = _customer(request, code)
     form = PortalLinkForm(request.POST)
     days = form.cleaned_data.get("days") if form.is_valid() else None
-    link, key = portal_link_create(customer=customer, user=request.user, days=days)
-    context = {"customer": customer, "link": link, "url": _portal_url(request, key), "nav": "customers"}
+    try:
+        link, key = portal_link_create(customer=customer, user=request.user, days=days)
+    except HuikuanError as error:
+        messages.error(request, error.message)
+        return _back(request, customer, "documents")
+    context = {"customer": customer, "link": link, "url": portal_url_for(key=key), "nav": "customers"}
     template = "web/_customer_portal_link.html" if request.htmx else "web/customer_portal_link.html"
     return render(request, template, context)
 

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pypdf import PdfReader
@@ -32,6 +34,7 @@ from huikuan.customers.services import contact_create, customer_update
 from huikuan.ledger.models import Statement, StatementStatus
 from huikuan.ledger.services import payment_record
 from huikuan.messaging.models import OutboxMessage, OutboxStatus
+from huikuan.portal.models import PortalLink
 from tests.e2e.web_builders import (
     make_customer,
     make_overdue,
@@ -453,3 +456,33 @@ def test_an_auditor_reads_the_customer_but_sees_no_forms_and_cannot_write(custom
     assert 'id="log"' not in page.content.decode()
     assert refused.status_code == 403
     assert not Interaction.objects.exists()
+
+
+def test_a_portal_link_is_shown_once_and_opens_the_customers_portal(alice, customer, settings):
+    settings.HUIKUAN_BASE_URL = "https://ar.example.com"
+    client = signed_in_client(alice)
+
+    response = client.post(
+        f"/customers/{customer.code}/portal-link/", {"days": "10"}, headers={"HX-Request": "true"}
+    )
+
+    html = response.content.decode()
+    url = re.search(r'value="(https://ar\.example\.com/portal/[^"]+/)"', html).group(1)
+    assert "<html" not in html
+    assert Client().get(url.removeprefix("https://ar.example.com")).status_code == 200
+    link = PortalLink.objects.get(customer=customer)
+    assert (link.expires_at - link.created_at).days in (9, 10)
+
+
+def test_a_statement_may_go_out_with_a_portal_link(alice, customer, today, settings):
+    settings.HUIKUAN_BASE_URL = "https://ar.example.com"
+    month = today.replace(day=1) - timedelta(days=1)
+
+    signed_in_client(alice).post(
+        f"/customers/{customer.code}/statements/send/",
+        {"month": month.strftime("%Y-%m"), "with_portal_link": "1"},
+    )
+
+    message = OutboxMessage.objects.get(customer=customer)
+    assert "https://ar.example.com/portal/" in message.body_text
+    assert PortalLink.objects.filter(customer=customer).count() == 1
