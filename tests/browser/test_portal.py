@@ -3,6 +3,7 @@ questioned — and that invoice leaving dunning while the question is open."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -66,6 +67,15 @@ POSTS_REFUSED = pytest.mark.xfail(
     strict=True,
     reason="portal forms get 403: Referrer-Policy no-referrer makes the browser send Origin: null",
 )
+
+
+def wait_for_row(find, *, seconds: float = 10.0):
+    """Return what ``find()`` returns once it is not None (a request the page sent may still run)."""
+    deadline = time.monotonic() + seconds
+    while (found := find()) is None:
+        assert time.monotonic() < deadline, "the change never reached the database"
+        time.sleep(0.05)
+    return found
 
 
 def invoices_in_dunning(customer, as_of) -> set[str]:
@@ -170,3 +180,61 @@ def test_a_dead_or_foreign_portal_address_answers_404(new_page, customer, statem
         response = page.goto(url)
         assert response is not None and response.status == 404, url
         assert "北方重工" not in page.content()
+
+
+def test_a_collector_makes_a_portal_link_that_opens_the_customers_account(
+    new_page, customer, screenshot, settings, live_server
+):
+    settings.HUIKUAN_BASE_URL = live_server.url  # where the company's Huikuan answers
+    staff = new_page()
+    sign_in(staff, "wang.li", next_url="/customers/C-1001/")
+    documents = staff.locator("#documents")
+
+    documents.get_by_role("button", name="Create a portal link").click()
+
+    url = documents.get_by_label("Portal link", exact=True).input_value()
+    assert "/portal/" in url
+    screenshot(staff, "customer-360-portal-link.en")
+    visitor = new_page()
+    response = visitor.goto(url)
+    assert response is not None and response.status == 200
+    assert visitor.locator("tr", has_text="INV-1001").count() == 1
+    assert "上海华东机电设备有限公司" in visitor.locator("header").inner_text()
+
+
+def open_dispute_on(page, number: str, *, reason: str, notes: str) -> None:
+    """On the customer page: tick an invoice, open the dispute panel, fill it in and send it."""
+    page.get_by_label(f"Select invoice {number}").check()
+    page.locator("#invoices").get_by_role("button", name="Dispute").click()
+    panel = page.locator("#action-panel")
+    # By name: the log form above uses the same element ids (id_notes, id_invoice_0, …), so a
+    # label here points at the log form's field.
+    panel.locator("select[name=reason]").select_option(reason)
+    panel.locator("textarea[name=notes]").fill(notes)
+    panel.get_by_role("button", name="Open the dispute").click()
+
+
+def test_a_collector_disputes_selected_invoices_and_they_leave_dunning(page, customer, collector, today):
+    sign_in(page, "wang.li", next_url="/customers/C-1001/")
+
+    open_dispute_on(page, "INV-1002", reason="PRICE", notes="单价应为合同价 95 折。")
+
+    dispute = wait_for_row(lambda: Dispute.objects.filter(invoice__number="INV-1002").first())
+    assert dispute.owner == collector and dispute.source == "STAFF" and dispute.reason == "PRICE"
+    assert invoices_in_dunning(customer, today) == {"INV-1001"}
+    page.goto("/customers/C-1001/")
+    assert page.locator("#invoices tr", has_text="INV-1002").get_by_text("in dispute").is_visible()
+    assert page.locator("#invoices tr", has_text="INV-1001").get_by_text("in dispute").count() == 0
+    assert "单价应为合同价 95 折" in page.locator("#timeline").inner_text()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the answer is HX-Redirect to the same page with only a new #fragment: the browser does not reload",
+)
+def test_the_customer_page_shows_what_an_action_on_it_did(page, customer):
+    sign_in(page, "wang.li", next_url="/customers/C-1001/")
+
+    open_dispute_on(page, "INV-1002", reason="PRICE", notes="单价应为合同价 95 折。")
+
+    page.get_by_text("1 dispute opened.").wait_for(timeout=5000)
