@@ -8,6 +8,7 @@ from decimal import Decimal
 from django import template
 from django.utils import numberformat
 from django.utils.formats import get_format
+from django.utils.translation import gettext_lazy
 
 from huikuan.core.money import exponent, from_minor
 from huikuan.web.priority import Priority, priority_explain
@@ -64,6 +65,29 @@ def score(value: Decimal | int | None) -> str:
     return numberformat.format(
         Decimal(value), decimal_sep=".", decimal_pos=0, grouping=3, thousand_sep=",", force_grouping=True
     )
+
+
+# Compact forms of large scores, largest first: (from, divide by, text).
+_COMPACT = (
+    (Decimal(10) ** 9, Decimal(10) ** 9, gettext_lazy("%(value)s B")),
+    (Decimal(10) ** 6, Decimal(10) ** 6, gettext_lazy("%(value)s M")),
+    (Decimal(10) ** 4, Decimal(10) ** 3, gettext_lazy("%(value)s K")),
+)
+
+
+@register.filter
+def score_compact(value: Decimal | int | None) -> str:
+    """Format a priority score briefly: 1,234 · 56.8 K · 3.2 M · 1.4 B (thousand, million, billion)."""
+    if value is None:
+        return ""
+    number = Decimal(value)
+    for start, unit, text in _COMPACT:
+        if number >= start:
+            shown = (number / unit).quantize(Decimal("0.1") if number / unit < 100 else Decimal(1))
+            return str(text) % {
+                "value": numberformat.format(shown, decimal_sep=get_format("DECIMAL_SEPARATOR"))
+            }
+    return score(number)
 
 
 @register.filter
