@@ -98,8 +98,10 @@ def test_the_customer_confirms_the_statement_in_the_portal(new_page, statement, 
     screenshot(page, "portal-statement.en")
     confirm = page.locator("form", has=page.get_by_role("button", name="Confirm the statement"))
     confirm.get_by_label("Your name").fill("王芳")
-    confirm.get_by_role("button", name="Confirm the statement").click()
+    with page.expect_navigation() as answer:
+        confirm.get_by_role("button", name="Confirm the statement").click()
 
+    assert answer.value is not None and answer.value.ok, answer.value and answer.value.status
     page.get_by_text("Thank you: the statement is confirmed.").wait_for()
     statement.refresh_from_db()
     assert statement.status == StatementStatus.CONFIRMED
@@ -119,8 +121,10 @@ def test_an_invoice_questioned_in_the_portal_leaves_dunning_and_reaches_the_coll
     page.get_by_label("Your name").fill("王芳")
     page.get_by_label("Tell us more").fill("第二批货有 30 件外壳开裂，已拍照。")
     screenshot(page, "portal-dispute.en")
-    page.get_by_role("button", name="Send").click()
+    with page.expect_navigation() as answer:
+        page.get_by_role("button", name="Send").click()
 
+    assert answer.value is not None and answer.value.ok, answer.value and answer.value.status
     page.get_by_role("status").wait_for()
     dispute = Dispute.objects.get(invoice__number="INV-1001")
     assert dispute.status == DisputeStatus.OPEN and dispute.source == "PORTAL"
@@ -157,8 +161,9 @@ def test_the_portal_opens_in_the_customers_language_and_switches(new_page, custo
     screenshot(page, "portal-statement.zh-hans")
     page.goto(f"/portal/{key}/invoices/INV-1001/dispute/")
     screenshot(page, "portal-dispute.zh-hans")
-    with page.expect_navigation():
+    with page.expect_navigation() as answer:
         page.locator("form.language").get_by_role("button", name="English").click()
+    assert answer.value is not None and answer.value.ok, answer.value and answer.value.status
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.get_by_role("heading", name="A question about invoice INV-1001").is_visible()
 
