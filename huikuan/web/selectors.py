@@ -447,15 +447,47 @@ def _money_text(minor: int, currency: str) -> str:
     return f"{amount_format(from_minor(minor, currency), currency)} {currency}"
 
 
+def _audit_model(entity: str) -> Any:
+    try:
+        return apps.get_model(entity)
+    except (LookupError, ValueError):
+        return None
+
+
+def _field_label(model: Any, name: str) -> str:
+    """Return a field's name in the reader's language (``collector_id`` → "collector")."""
+    if model is not None:
+        for field in model._meta.concrete_fields:
+            if name in (field.name, field.attname):
+                return str(field.verbose_name)
+    return name.replace("_", " ")
+
+
+def _value_text(model: Any, name: str, value: Any) -> str:
+    """Return a stored value as people read it: a choice's label, "—" for nothing."""
+    if value in (None, ""):
+        return "—"
+    if model is not None:
+        for field in model._meta.concrete_fields:
+            if name in (field.name, field.attname) and field.choices:
+                return str(dict(field.flatchoices).get(value, value))
+    return str(value)
+
+
 def _audit_change_text(entry: AuditEntry) -> str:
+    """Return "field: before → after; …" for the first few fields an entry records."""
+    model = _audit_model(entry.entity)
     after = entry.after or {}
     before = entry.before or {}
     changes = []
     for key in list(after)[:6]:
+        label = _field_label(model, key)
         if key in before:
-            changes.append(f"{key}: {before.get(key)} → {after.get(key)}")
+            changes.append(
+                f"{label}: {_value_text(model, key, before.get(key))} → {_value_text(model, key, after.get(key))}"
+            )
         else:
-            changes.append(f"{key}: {after.get(key)}")
+            changes.append(f"{label}: {_value_text(model, key, after.get(key))}")
     return "; ".join(changes)
 
 
@@ -685,8 +717,5 @@ def customer_timeline(*, customer: Customer, limit: int = 50) -> list[TimelineEv
 
 def _record_name(entity: str) -> str:
     """Return the record type of an audit entry ("collections.promisetopay") in the reader's language."""
-    try:
-        model = apps.get_model(entity)
-    except (LookupError, ValueError):
-        return entity
-    return str(model._meta.verbose_name)
+    model = _audit_model(entity)
+    return str(model._meta.verbose_name) if model is not None else entity

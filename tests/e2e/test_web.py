@@ -265,3 +265,23 @@ def test_a_payment_added_in_the_admin_is_allocated_by_the_ledger_rule(admin_clie
     invoice = ledger["shanghai"].invoices.get(number="INV-1")
     assert (invoice.open_minor, invoice.status) == (23450, "PARTIALLY_PAID")
     assert invoice.short_payments.get().short_minor == 23450
+
+
+def test_the_aging_page_takes_the_same_queries_for_few_or_many_customers(signed_in):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def add_customers(count: int) -> None:
+        for _ in range(count):
+            customer = make_customer()
+            make_invoice(customer, "100.00", issue_date=date(2024, 3, 1), due_days=30)
+
+    add_customers(2)
+    with CaptureQueriesContext(connection) as few:
+        signed_in.get("/aging/", {"as_of": AS_OF.isoformat()})
+    add_customers(40)
+    with CaptureQueriesContext(connection) as many:
+        response = signed_in.get("/aging/", {"as_of": AS_OF.isoformat()})
+
+    assert response.context["customer_count"] == 42
+    assert len(many.captured_queries) == len(few.captured_queries)

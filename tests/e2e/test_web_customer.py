@@ -131,6 +131,9 @@ def test_the_timeline_holds_every_kind_of_event_newest_first(alice, customer, to
     kinds = {event.kind for event in response.context["timeline"]}
     assert {"call", "message", "promise", "payment", "change"} <= kinds
     assert "财务说月底付款" in html
+    change = next(event for event in response.context["timeline"] if event.kind == "change")
+    assert "grade: C · watch (关注) → D · high risk (高风险)" in change.detail
+    assert change.who == "Alice Chen"
     assert "awaiting approval" in html  # the message's delivery status
     ats = [event.at for event in response.context["timeline"]]
     assert ats == sorted(ats, reverse=True)
