@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.formats import date_format
@@ -17,6 +17,13 @@ from huikuan.customers.models import Grade
 from huikuan.web.templatetags.huikuan_web import amount as amount_text
 
 ISO_DATE = "%Y-%m-%d"
+
+
+class ChoicesForm(forms.Form):
+    """A form whose choice fields get their choices when it is made (from rows already read)."""
+
+    def _choices_set(self, name: str, choices: list[tuple[Any, Any]]) -> None:
+        cast(forms.ChoiceField, self.fields[name]).choices = choices
 
 
 class AgingForm(forms.Form):
@@ -35,7 +42,7 @@ class CustomerSearchForm(forms.Form):
     )
 
 
-class WorklistForm(forms.Form):
+class WorklistForm(ChoicesForm):
     """The worklist's filters (query string)."""
 
     kind = forms.ChoiceField(label=_("Kind of work"), required=False)
@@ -50,7 +57,7 @@ class WorklistForm(forms.Form):
 
     def __init__(self, *args, kinds: list[tuple[str, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = [("", _("all kinds of work")), *kinds]
+        self._choices_set("kind", [("", _("all kinds of work")), *kinds])
 
 
 class IdListField(forms.Field):
@@ -103,7 +110,7 @@ def money_from_form(amount: Decimal, currency: str) -> Money:
         )
 
 
-class InvoiceChoiceForm(forms.Form):
+class InvoiceChoiceForm(ChoicesForm):
     """A form that acts on some of a customer's open invoices, offered as checkboxes."""
 
     invoice = forms.MultipleChoiceField(
@@ -115,19 +122,24 @@ class InvoiceChoiceForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.invoices = {invoice.number: invoice for invoice in invoices}
-        self.fields["invoice"].choices = [
-            (
-                invoice.number,
-                _("%(number)s · %(amount)s %(currency)s open · due %(date)s")
-                % {
-                    "number": invoice.number,
-                    "amount": amount_text(from_minor(invoice.open_minor, invoice.currency), invoice.currency),
-                    "currency": invoice.currency,
-                    "date": date_format(invoice.due_date, "SHORT_DATE_FORMAT"),
-                },
-            )
-            for invoice in invoices
-        ]
+        self._choices_set(
+            "invoice",
+            [
+                (
+                    invoice.number,
+                    _("%(number)s · %(amount)s %(currency)s open · due %(date)s")
+                    % {
+                        "number": invoice.number,
+                        "amount": amount_text(
+                            from_minor(invoice.open_minor, invoice.currency), invoice.currency
+                        ),
+                        "currency": invoice.currency,
+                        "date": date_format(invoice.due_date, "SHORT_DATE_FORMAT"),
+                    },
+                )
+                for invoice in invoices
+            ],
+        )
         self.currencies = list(currencies)
 
     def chosen_invoices(self) -> list[Any]:
@@ -167,10 +179,10 @@ class PromiseFields(InvoiceChoiceForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["currency"].choices = [(code, code) for code in self.currencies]
+        self._choices_set("currency", [(code, code) for code in self.currencies])
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("amount") is not None and data.get("currency"):
             try:
                 data["money"] = money_from_form(data["amount"], data["currency"])
@@ -209,18 +221,19 @@ class InteractionForm(PromiseFields):
 
     def __init__(self, *args: Any, contacts: Sequence[Any] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["outcome"].choices = [("", _("— choose —")), *InteractionOutcome.choices]
+        self._choices_set("outcome", [("", _("— choose —")), *InteractionOutcome.choices])
         self.contacts = {contact.pk: contact for contact in contacts}
-        self.fields["contact"].choices = [("", _("— nobody in particular —"))] + [
-            (contact.pk, contact.name) for contact in contacts
-        ]
+        self._choices_set(
+            "contact",
+            [("", _("— nobody in particular —")), *[(contact.pk, contact.name) for contact in contacts]],
+        )
         # The promise is optional here: it is recorded when an amount is given.
         for name in ("amount", "promised_date", "currency", "method"):
             self.fields[name].required = False
         self.fields["amount"].label = _("Promised amount")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("amount") is not None and not data.get("promised_date"):
             self.add_error("promised_date", _("Say by when the amount was promised."))
         if data.get("outcome") == InteractionOutcome.PROMISED and data.get("amount") is None:
@@ -293,7 +306,7 @@ class PlanForm(InvoiceChoiceForm):
         return rows
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if not data.get("schedule") and not data.get("count"):
             self.add_error("count", _("Give the number of instalments, or a custom schedule."))
         return data

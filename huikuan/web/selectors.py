@@ -345,7 +345,7 @@ def customer_position(
         )
         lower = bound + 1
     sums[f"b{len(bounds) + 1}"] = Sum("open_minor", filter=Q(due_date__lt=as_of - timedelta(days=bounds[-1])))
-    rows = (
+    rows: Any = (
         Invoice.objects.filter(customer=customer, settled_date__isnull=True, open_minor__gt=0)
         .order_by()
         .values("currency")

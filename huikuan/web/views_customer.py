@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -48,7 +49,7 @@ from huikuan.web.selectors import (
     customer_position,
     customer_timeline,
 )
-from huikuan.web.views_worklist import page_as_of
+from huikuan.web.views_worklist import htmx_of, page_as_of
 
 OPEN_INVOICES_SHOWN = 200
 TIMELINE_SHOWN = 50
@@ -69,7 +70,7 @@ def _url(customer: Customer, anchor: str = "") -> str:
 def _back(request: HttpRequest, customer: Customer, anchor: str = "timeline") -> HttpResponse:
     """Show the customer page again after a change (htmx: a client-side redirect)."""
     url = _url(customer, anchor)
-    if request.htmx:
+    if htmx_of(request):
         return HttpResponseClientRedirect(url)
     response = HttpResponseRedirect(url)
     response.status_code = 303
@@ -246,7 +247,7 @@ def _form_page(
 ) -> HttpResponse:
     """Show one action form: alone for htmx (into the page's panel), else on its own page."""
     context = {"customer": customer, "form": form, "action": name, "nav": "customers"}
-    template = f"web/_customer_{name}.html" if request.htmx else "web/customer_action.html"
+    template = f"web/_customer_{name}.html" if htmx_of(request) else "web/customer_action.html"
     return render(request, template, {**context, "partial": f"web/_customer_{name}.html"}, status=status)
 
 
@@ -324,7 +325,7 @@ def _log_page(
     request: HttpRequest, customer: Customer, *, form: InteractionForm, task: Task | None
 ) -> HttpResponse:
     context = {"customer": customer, "form": form, "task": task, "action": "log", "nav": "customers"}
-    template = "web/_customer_log.html" if request.htmx else "web/customer_action.html"
+    template = "web/_customer_log.html" if htmx_of(request) else "web/customer_action.html"
     return render(request, template, {**context, "log_form": form, "partial": "web/_customer_log.html"})
 
 
@@ -464,7 +465,7 @@ def customer_statement_send(request: HttpRequest, code: str) -> HttpResponse:
     form = StatementSendForm(request.POST)
     if not form.is_valid():
         for error in form.errors.get("month", []):
-            messages.error(request, error)
+            messages.error(request, str(error))
         return _back(request, customer, "documents")
     month = form.cleaned_data["month"]
     portal_url = ""
@@ -509,12 +510,12 @@ def customer_portal_link(request: HttpRequest, code: str) -> HttpResponse:
         messages.error(request, error.message)
         return _back(request, customer, "documents")
     context = {"customer": customer, "link": link, "url": portal_url_for(key=key), "nav": "customers"}
-    template = "web/_customer_portal_link.html" if request.htmx else "web/customer_portal_link.html"
+    template = "web/_customer_portal_link.html" if htmx_of(request) else "web/customer_portal_link.html"
     return render(request, template, context)
 
 
 @login_required
-def customer_statement_pdf(request: HttpRequest, code: str, statement_id: int) -> HttpResponse:
+def customer_statement_pdf(request: HttpRequest, code: str, statement_id: int) -> HttpResponseBase:
     """Download a statement's PDF: the copy that was sent when one was kept, else made now."""
     from huikuan.ledger.statements import (
         StatementNotFound,
@@ -542,7 +543,7 @@ def customer_statement_pdf(request: HttpRequest, code: str, statement_id: int) -
 
 
 @login_required
-def customer_promise_evidence(request: HttpRequest, code: str, promise_id: int) -> HttpResponse:
+def customer_promise_evidence(request: HttpRequest, code: str, promise_id: int) -> HttpResponseBase:
     """Download the evidence attached to one of the customer's promises."""
     customer = _customer(request, code)
     promise = PromiseToPay.objects.filter(customer=customer, pk=promise_id).exclude(evidence="").first()
@@ -552,7 +553,9 @@ def customer_promise_evidence(request: HttpRequest, code: str, promise_id: int) 
         handle = promise.evidence.open("rb")
     except FileNotFoundError:
         raise Http404
-    return FileResponse(handle, as_attachment=True, filename=promise.evidence.name.rsplit("/", 1)[-1])
+    return FileResponse(
+        handle, as_attachment=True, filename=(promise.evidence.name or "evidence").rsplit("/", 1)[-1]
+    )
 
 
 @login_required

@@ -37,6 +37,11 @@ AS_OF_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
 FILTER_KEYS = ("kind", "q", "everyone", "as_of", "page")
 
 
+def htmx_of(request: HttpRequest) -> Any:
+    """Return what django-htmx's middleware says of the request (false for a plain one)."""
+    return getattr(request, "htmx", None)
+
+
 def page_as_of(request: HttpRequest, requested: date | None) -> date:
     """Return the business date the page shows: today, or the requested date for managers and admins."""
     if requested is not None and user_role(request.user) in AS_OF_ROLES:
@@ -89,7 +94,9 @@ def worklist(request: HttpRequest) -> HttpResponse:
         "nav": "worklist",
     }
     # htmx asks for the list alone when filtering, paging or after an action.
-    template = "web/_worklist.html" if request.htmx and not request.htmx.boosted else "web/worklist.html"
+    template = (
+        "web/_worklist.html" if htmx_of(request) and not htmx_of(request).boosted else "web/worklist.html"
+    )
     return render(request, template, context)
 
 
@@ -101,7 +108,7 @@ def worklist_messages(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return _back_to_worklist(request)
     reachable = list(
         scope_filter(OutboxMessage.objects.filter(pk__in=form.cleaned_data["message"]), user=request.user)
