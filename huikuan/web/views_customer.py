@@ -567,12 +567,9 @@ def customer_plan_agreement(request: HttpRequest, code: str, plan_id: int) -> Ht
     plan = InstalmentPlan.objects.filter(customer=customer, pk=plan_id).first()
     if plan is None:
         raise Http404
-    from huikuan.collections import services
+    from huikuan.collections.documents import plan_agreement_pdf
 
-    make_pdf = getattr(services, "plan_agreement_pdf", None)
-    if make_pdf is None:
-        raise Http404
-    pdf = make_pdf(plan=plan, language=request.GET.get("language") or get_language())
+    pdf = plan_agreement_pdf(plan=plan, language=request.GET.get("language") or get_language())
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="plan-{customer.code}-{plan.pk}.pdf"'
     return response

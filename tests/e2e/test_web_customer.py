@@ -489,3 +489,24 @@ def test_a_statement_may_go_out_with_a_portal_link(alice, customer, today, setti
     message = OutboxMessage.objects.get(customer=customer)
     assert "https://ar.example.com/portal/" in message.body_text
     assert PortalLink.objects.filter(customer=customer).count() == 1
+
+
+def test_an_instalment_plans_agreement_downloads_as_a_pdf(alice, bob, customer, today):
+    from huikuan.collections.services import plan_create
+
+    plan = plan_create(
+        customer=customer,
+        invoices=list(customer.invoices.order_by("due_date")[:1]),
+        start_date=today,
+        count=2,
+        user=alice,
+    )
+
+    response = signed_in_client(alice).get(f"/customers/{customer.code}/plans/{plan.pk}/agreement/")
+
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert "12,000.00" in text, text
+    assert (
+        signed_in_client(bob).get(f"/customers/{customer.code}/plans/{plan.pk}/agreement/").status_code == 404
+    )
