@@ -510,3 +510,15 @@ def test_an_instalment_plans_agreement_downloads_as_a_pdf(alice, bob, customer, 
     assert (
         signed_in_client(bob).get(f"/customers/{customer.code}/plans/{plan.pk}/agreement/").status_code == 404
     )
+
+
+def test_a_manager_may_see_the_customer_as_of_another_day_and_a_collector_may_not(alice, customer, today):
+    manager = make_user("mia", Role.MANAGER)
+    earlier = (today - timedelta(days=30)).isoformat()
+
+    for_manager = signed_in_client(manager).get(f"/customers/{customer.code}/", {"as_of": earlier})
+    for_collector = signed_in_client(alice).get(f"/customers/{customer.code}/", {"as_of": earlier})
+
+    (position,) = for_manager.context["positions"]
+    assert position.overdue_minor == 1200000  # a month ago only the oldest invoice was past due
+    assert for_collector.context["as_of"] == today
