@@ -447,6 +447,64 @@ def locust_command(args: argparse.Namespace) -> str:
     return found
 
 
+def group_cpu_seconds(group: int) -> float:
+    """CPU time (user + system) used so far by the live processes of a process group (the server's)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:  # pgrp
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def probe_alone(port: int, collectors: int, customers: int, count: int) -> dict[str, dict[str, float]]:
+    """Time each page requested alone, one after the other by one signed-in collector (no other load
+    from this benchmark): what a page costs before anyone queues for the cores."""
+    import http.cookiejar
+    import re
+    import statistics
+    from urllib.parse import urlencode
+
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    base = f"http://127.0.0.1:{port}"
+    form = opener.open(f"{base}/accounts/login/", timeout=30).read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)
+    data = {
+        "username": "collector001",
+        "password": PASSWORD,
+        "next": "/",
+        "csrfmiddlewaretoken": token.group(1) if token else "",
+    }
+    opener.open(f"{base}/accounts/login/", data=urlencode(data).encode(), timeout=30).read()
+    share = -(-customers // collectors)
+    rng = random.Random(7)
+    urls = {
+        "worklist": ["/"] * count,
+        "customer 360": [f"/customers/D{rng.randrange(share):07d}/" for _ in range(count)],
+    }
+    timings: dict[str, dict[str, float]] = {}
+    for name, paths in urls.items():
+        seconds = []
+        for path in paths:
+            started = time.perf_counter()
+            with opener.open(f"{base}{path}", timeout=60) as answer:
+                answer.read()
+                assert answer.status == 200 and answer.geturl().endswith(path), (path, answer.geturl())
+            seconds.append(time.perf_counter() - started)
+        seconds.sort()
+        timings[name] = {
+            "requests": len(seconds),
+            "p50_ms": round(statistics.median(seconds) * 1000, 1),
+            "p95_ms": round(seconds[int(0.95 * (len(seconds) - 1))] * 1000, 1),
+            "min_ms": round(seconds[0] * 1000, 1),
+        }
+    return timings
+
+
 def run_locust(
     args: argparse.Namespace, port: int, seconds: int, prefix: Path, env: dict[str, str]
 ) -> dict[str, dict[str, Any]]:
@@ -496,6 +554,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=60, help="seconds measured")
     parser.add_argument("--warmup", type=int, default=15, help="seconds of load before, not counted")
     parser.add_argument("--think", type=float, default=1.0, help="mean seconds a user waits between clicks")
+    parser.add_argument("--probe", type=int, default=30, help="requests per page timed alone before the load")
     parser.add_argument(
         "--workers", type=int, default=0, help="server worker processes (default: the server's)"
     )
@@ -533,11 +592,14 @@ def main() -> None:
         print(f"server: {' '.join(command)}", file=sys.stderr)
         print(f"warm-up: {args.warmup} s, {args.users} users…", file=sys.stderr)
         run_locust(args, port, args.warmup, workdir / "warmup", env)
+        alone = probe_alone(port, args.collectors, args.customers, args.probe) if args.probe else {}
         load_before = os.getloadavg()
+        cpu_before = group_cpu_seconds(server.pid)
         print(f"measuring: {args.duration} s, {args.users} users…", file=sys.stderr)
         started = time.perf_counter()
         rows = run_locust(args, port, args.duration, workdir / "locust", env)
         elapsed = time.perf_counter() - started
+        server_cpu = group_cpu_seconds(server.pid) - cpu_before
         load_after = os.getloadavg()
     finally:
         stop_server(server)
@@ -556,6 +618,15 @@ def main() -> None:
         name in rows and rows[name]["p95_ms"] <= TARGET_P95_MS and rows[name]["errors"] == 0 for name in PAGES
     )
     print(f"target p95 ≤ {TARGET_P95_MS} ms and no errors: {'met' if met else 'NOT met'}")
+    total = rows.get("Aggregated", {}).get("requests", 0)
+    cpu_per_request = server_cpu / total * 1000 if total else 0.0
+    print(
+        f"server CPU: {server_cpu:.1f} s for {total} requests ({cpu_per_request:.0f} ms a request, sign-in included)"
+    )
+    for name, row in alone.items():
+        print(
+            f"{name} alone: p50 {row['p50_ms']:.0f} ms, p95 {row['p95_ms']:.0f} ms ({row['requests']} requests)"
+        )
     print(f"load average: {load_before[0]:.2f} before, {load_after[0]:.2f} after (1 min)")
     result = {
         "benchmark": "workbench",
@@ -569,6 +640,9 @@ def main() -> None:
         "duration_s": round(elapsed, 1),
         "server": command[2:] if command[:2] == HUIKUAN[:2] else command,
         "load_average": {"before": load_before, "after": load_after},
+        "server_cpu_s": round(server_cpu, 1),
+        "server_cpu_ms_per_request": round(cpu_per_request, 1),
+        "pages_alone": alone,
         "machine": {
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
