@@ -28,7 +28,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from huikuan.accounts.access import scope_filter, user_sees_all
+from huikuan.accounts.access import customer_scope, scope_filter, user_sees_all
 from huikuan.collections.models import PromiseStatus, PromiseToPay, Task, TaskKind, TaskStatus
 from huikuan.core.models import AuditAction, AuditEntry
 from huikuan.core.money import from_minor
@@ -38,6 +38,16 @@ from huikuan.ledger.models import Invoice, Payment
 from huikuan.messaging.models import OutboxMessage, OutboxStatus
 from huikuan.web.priority import Priority, priority_compute, weighted_days
 from huikuan.web.templatetags.huikuan_web import amount as amount_format
+
+
+def customer_search(*, user: Any, search: str = "", grade: str = "") -> QuerySet[Customer]:
+    """Return the customers the user reaches whose code or name contains ``search``, by code."""
+    queryset = customer_scope(user).select_related("collector", "sales_rep")
+    if search:
+        queryset = queryset.filter(Q(code__icontains=search) | Q(name__icontains=search))
+    if grade:
+        queryset = queryset.filter(grade=grade)
+    return queryset.order_by("code")
 
 
 def customer_contacts(*, customer: Customer) -> QuerySet[Contact]:

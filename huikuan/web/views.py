@@ -6,15 +6,15 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from huikuan.accounts.access import customer_scope, customer_scope_or_none
+from huikuan.accounts.access import customer_scope_or_none
 from huikuan.ledger.aging_report import aging_build
 from huikuan.web.charts import aging_chart
 from huikuan.web.forms import AgingForm, CustomerSearchForm
+from huikuan.web.selectors import customer_search
 
 CUSTOMERS_PER_PAGE = 50
 
@@ -44,12 +44,7 @@ def customers(request: HttpRequest) -> HttpResponse:
     search = grade = ""
     if form.is_valid():
         search, grade = form.cleaned_data["q"].strip(), form.cleaned_data["grade"]
-    queryset = customer_scope(request.user).select_related("collector", "sales_rep")
-    if search:
-        queryset = queryset.filter(Q(code__icontains=search) | Q(name__icontains=search))
-    if grade:
-        queryset = queryset.filter(grade=grade)
-    queryset = queryset.order_by("code")
+    queryset = customer_search(user=request.user, search=search, grade=grade)
     page = Paginator(queryset, CUSTOMERS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
