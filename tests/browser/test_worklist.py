@@ -62,3 +62,43 @@ def test_the_worklist_reads_in_chinese(page, pending_message, screenshot):
     assert page.locator("header nav.mainnav").get_by_role("link", name="客户").is_visible()
     assert page.locator("tr[data-row]", has_text="上海华东机电设备有限公司").count() == 1
     screenshot(page, "worklist-pending-message.zh-hans")
+
+
+@pytest.fixture
+def two_pending_messages(collector, pending_message):
+    """A second held-back notice, to 北方重工, due later: it sorts below the first."""
+    customer = make_customer(code="C-1002", name="北方重工机械有限公司", collector=collector)
+    invoice = make_invoice(customer, "3000.00", issue_date=date(2026, 10, 1), due_days=30, number="INV-1002")
+    action = make_action(customer, [invoice], as_of=date(2026, 11, 21))
+    return [pending_message, make_outbox_message(action, status=OutboxStatus.AWAITING_APPROVAL)]
+
+
+def test_the_worklist_is_worked_from_the_keyboard(page, two_pending_messages):
+    first, second = two_pending_messages
+    sign_in(page, "wang.li")
+    rows = page.locator("tr[data-row]")
+    assert rows.count() == 2
+
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    focused = page.evaluate("document.activeElement.id")
+    assert focused == rows.nth(1).get_attribute("id")
+    page.keyboard.press("k")
+    assert page.evaluate("document.activeElement.id") == rows.nth(0).get_attribute("id")
+    approved_name = rows.nth(0).locator("td a").first.inner_text()
+
+    page.keyboard.press("a")
+
+    page.get_by_role("status").filter(has_text="1 message approved.").wait_for()
+    statuses = dict(OutboxMessage.objects.values_list("customer__name", "status"))
+    assert statuses[approved_name] == OutboxStatus.QUEUED
+    assert sorted(statuses.values()) == [OutboxStatus.AWAITING_APPROVAL, OutboxStatus.QUEUED]
+    # After the list is replaced, the focus is back on a row, ready for the next key.
+    page.wait_for_function("document.activeElement && document.activeElement.hasAttribute('data-row')")
+    assert rows.count() == 1
+
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.name") == "q"
+    page.keyboard.press("Escape")
+    page.keyboard.press("?")
+    assert page.locator("dialog#shortcuts").is_visible()
