@@ -94,3 +94,14 @@ def test_the_main_pages_open_without_error_and_are_photographed(new_page, custom
         )
         assert page.locator("html").get_attribute("lang") == language
         screenshot(page, f"{name}.{language}")
+
+
+def test_the_main_pages_fit_a_phone_screen(new_page, customer, screenshot):
+    page = new_page(width=390, height=844)
+    sign_in(page, "wang.li")
+
+    for name, url in MAIN_PAGES:
+        page.goto(url)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        screenshot(page, f"{name}.phone.en")
+        assert overflow <= 0, f"{url} is {overflow} px wider than the screen"
