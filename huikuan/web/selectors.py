@@ -97,17 +97,24 @@ class WorklistFilters:
 
 @dataclass
 class WorkItem:
+    """One piece of work. The list is ordered from these few fields; the page's items are then
+    filled with their records (:func:`worklist_fill`)."""
+
     key: str  # unique on the page: "task-12", "message-7", "promise-3"
     kind: str
-    kind_label: str
-    title: str
-    customer: Customer
+    record_id: int
+    customer_id: int
+    customer_code: str
     due_date: date | None
     priority: Priority
+    # Filled for the items shown:
+    kind_label: str = ""
+    title: str = ""
+    detail: str = ""
+    customer: Customer | None = None
     task: Task | None = None
     message: OutboxMessage | None = None
     promise: PromiseToPay | None = None
-    detail: str = ""
 
     @property
     def currency(self) -> str:
@@ -121,14 +128,17 @@ class Worklist:
     capped: bool = False  # a source had more than WORKLIST_SOURCE_CAP rows
 
 
+# What the ordering needs of each row: its id, kind, customer (id, code, grade, currency), due
+# date and currency. Narrow tuples: the worklist reads up to a thousand rows of each source.
+_CUSTOMER_COLUMNS = ("customer_id", "customer__code", "customer__grade", "customer__currency")
+
+
 def _customer_search(search: str, via: str = "customer") -> Q:
     return Q(**{f"{via}__code__icontains": search}) | Q(**{f"{via}__name__icontains": search})
 
 
-def _worklist_tasks(*, user: Any, as_of: date, filters: WorklistFilters) -> list[Task]:
-    tasks = scope_filter(
-        Task.objects.filter(status=TaskStatus.OPEN, due_date__lte=as_of), user=user
-    ).select_related("customer", "action", "assignee")
+def _worklist_tasks(*, user: Any, as_of: date, filters: WorklistFilters) -> list[tuple[Any, ...]]:
+    tasks = scope_filter(Task.objects.filter(status=TaskStatus.OPEN, due_date__lte=as_of), user=user)
     if not filters.everyone:
         unassigned = Q(assignee__isnull=True)
         if not user_sees_all(user):
@@ -136,27 +146,37 @@ def _worklist_tasks(*, user: Any, as_of: date, filters: WorklistFilters) -> list
         tasks = tasks.filter(Q(assignee=user) | unassigned)
     if filters.search:
         tasks = tasks.filter(_customer_search(filters.search))
-    return list(tasks.order_by("due_date", "id")[: WORKLIST_SOURCE_CAP + 1])
+    return list(
+        tasks.order_by("due_date", "id").values_list(
+            "id", "kind", *_CUSTOMER_COLUMNS, "due_date", "action__currency"
+        )[: WORKLIST_SOURCE_CAP + 1]
+    )
 
 
-def _worklist_messages(*, user: Any, filters: WorklistFilters) -> list[OutboxMessage]:
-    messages = scope_filter(
-        OutboxMessage.objects.filter(status=OutboxStatus.AWAITING_APPROVAL), user=user
-    ).select_related("customer", "action__stage", "contact")
+def _worklist_messages(*, user: Any, filters: WorklistFilters) -> list[tuple[Any, ...]]:
+    messages = scope_filter(OutboxMessage.objects.filter(status=OutboxStatus.AWAITING_APPROVAL), user=user)
     if filters.search:
         messages = messages.filter(_customer_search(filters.search))
-    return list(messages.order_by("not_before_at", "id")[: WORKLIST_SOURCE_CAP + 1])
+    return list(
+        messages.order_by("not_before_at", "id").values_list(
+            "id", *_CUSTOMER_COLUMNS, "not_before_at", "action__currency"
+        )[: WORKLIST_SOURCE_CAP + 1]
+    )
 
 
-def _worklist_promises(*, user: Any, as_of: date, filters: WorklistFilters) -> list[PromiseToPay]:
+def _worklist_promises(*, user: Any, as_of: date, filters: WorklistFilters) -> list[tuple[Any, ...]]:
     promises = scope_filter(
         PromiseToPay.objects.filter(status=PromiseStatus.OPEN, promised_date__lte=as_of), user=user
-    ).select_related("customer")
+    )
     if not filters.everyone and user_sees_all(user):
         promises = promises.filter(Q(customer__collector=user) | Q(created_by=user))
     if filters.search:
         promises = promises.filter(_customer_search(filters.search))
-    return list(promises.order_by("promised_date", "id")[: WORKLIST_SOURCE_CAP + 1])
+    return list(
+        promises.order_by("promised_date", "id").values_list(
+            "id", *_CUSTOMER_COLUMNS, "promised_date", "currency"
+        )[: WORKLIST_SOURCE_CAP + 1]
+    )
 
 
 @dataclass(frozen=True)
@@ -181,9 +201,10 @@ def customers_risk(*, customer_ids: Iterable[int], as_of: date) -> dict[int, Cus
         .order_by()
         .values("customer_id", "currency")
         .annotate(total=Sum("open_minor"), weighted=Sum(F("open_minor") * DaysPastDue(as_of)))
+        .values_list("customer_id", "currency", "total", "weighted")
     )
-    for row in rows:
-        overdue.setdefault(row["customer_id"], {})[row["currency"]] = (row["total"], row["weighted"])
+    for customer_id, currency, total, weighted in rows:
+        overdue.setdefault(customer_id, {})[currency] = (total, weighted)
     broken = dict(
         PromiseToPay.objects.filter(customer_id__in=ids, status=PromiseStatus.BROKEN)
         .order_by()
@@ -199,12 +220,12 @@ def customers_risk(*, customer_ids: Iterable[int], as_of: date) -> dict[int, Cus
     }
 
 
-def _priority(*, customer: Customer, currency: str, risk: CustomerRisk | None) -> Priority:
+def _priority(*, grade: str, own_currency: str, currency: str, risk: CustomerRisk | None) -> Priority:
     overdue = risk.overdue if risk else {}
     if not currency:
         # The customer's own currency, else the one with the most overdue amount-days.
-        if customer.currency in overdue or not overdue:
-            currency = customer.currency
+        if own_currency in overdue or not overdue:
+            currency = own_currency
         else:
             currency = max(sorted(overdue), key=lambda c: overdue[c][1])
     total, weighted = overdue.get(currency, (0, 0))
@@ -212,7 +233,7 @@ def _priority(*, customer: Customer, currency: str, risk: CustomerRisk | None) -
         overdue=from_minor(total, currency),
         currency=currency,
         days=weighted_days(overdue_minor=total, day_weighted_minor=weighted or 0),
-        grade=customer.grade,
+        grade=grade,
         broken_promises=risk.broken_promises if risk else 0,
     )
 
@@ -231,90 +252,126 @@ def worklist_build(*, user: Any, as_of: date, filters: WorklistFilters | None = 
 
     Open tasks due by ``as_of`` (theirs, or unassigned on their customers; with ``everyone``
     also their colleagues'), messages awaiting approval, and open promises whose date has come.
-    A fixed number of queries whatever the number of items.
+    Five queries whatever the number of items; the items are ordered from narrow rows, with one
+    priority per customer and currency. :func:`worklist_fill` completes the ones to be shown.
     """
     filters = filters or WorklistFilters()
-    labels = dict(worklist_kind_choices())
-    tasks = _worklist_tasks(user=user, as_of=as_of, filters=filters)
-    messages = _worklist_messages(user=user, filters=filters)
-    promises = _worklist_promises(user=user, as_of=as_of, filters=filters)
-    capped = any(len(rows) > WORKLIST_SOURCE_CAP for rows in (tasks, messages, promises))
-    tasks, messages, promises = (
-        tasks[:WORKLIST_SOURCE_CAP],
-        messages[:WORKLIST_SOURCE_CAP],
-        promises[:WORKLIST_SOURCE_CAP],
-    )
+    sources = {
+        "task": _worklist_tasks(user=user, as_of=as_of, filters=filters),
+        "message": _worklist_messages(user=user, filters=filters),
+        "promise": _worklist_promises(user=user, as_of=as_of, filters=filters),
+    }
+    capped = any(len(rows) > WORKLIST_SOURCE_CAP for rows in sources.values())
+    tasks, messages, promises = (rows[:WORKLIST_SOURCE_CAP] for rows in sources.values())
     risks = customers_risk(
-        customer_ids=[row.customer_id for rows in (tasks, messages, promises) for row in rows], as_of=as_of
+        customer_ids=[row[2] for row in tasks] + [row[1] for row in (*messages, *promises)], as_of=as_of
     )
-    items: list[WorkItem] = []
-    for task in tasks:
-        currency = task.action.currency if task.action else ""
-        items.append(
-            WorkItem(
-                key=f"task-{task.pk}",
-                kind=task.kind,
-                kind_label=labels.get(task.kind, task.kind),
-                title=task.title,
-                customer=task.customer,
-                due_date=task.due_date,
-                priority=_priority(
-                    customer=task.customer, currency=currency, risk=risks.get(task.customer_id)
-                ),
-                task=task,
+    priorities: dict[tuple[int, str], Priority] = {}
+
+    def priority(customer_id: int, grade: str, own_currency: str, currency: str | None) -> Priority:
+        key = (customer_id, currency or "")
+        if key not in priorities:
+            priorities[key] = _priority(
+                grade=grade, own_currency=own_currency, currency=currency or "", risk=risks.get(customer_id)
             )
+        return priorities[key]
+
+    items = [
+        WorkItem(
+            key=f"task-{pk}",
+            kind=kind,
+            record_id=pk,
+            customer_id=customer_id,
+            customer_code=code,
+            due_date=due,
+            priority=priority(customer_id, grade, own, currency),
         )
-    for message in messages:
-        stage = message.action.stage.name if message.action else message.template_key
-        items.append(
-            WorkItem(
-                key=f"message-{message.pk}",
-                kind=APPROVAL,
-                kind_label=labels[APPROVAL],
-                title=_("%(stage)s by %(channel)s awaits approval")
-                % {"stage": stage, "channel": message.get_channel_display()},
-                customer=message.customer,
-                due_date=message.not_before_at.date() if message.not_before_at else None,
-                priority=_priority(
-                    customer=message.customer,
-                    currency=message.action.currency if message.action else "",
-                    risk=risks.get(message.customer_id),
-                ),
-                message=message,
-                detail=message.subject,
-            )
+        for pk, kind, customer_id, code, grade, own, due, currency in tasks
+    ]
+    items += [
+        WorkItem(
+            key=f"message-{pk}",
+            kind=APPROVAL,
+            record_id=pk,
+            customer_id=customer_id,
+            customer_code=code,
+            due_date=timezone.localdate(not_before) if not_before else None,
+            priority=priority(customer_id, grade, own, currency),
         )
-    for promise in promises:
-        amount = from_minor(promise.amount_minor, promise.currency)
-        items.append(
-            WorkItem(
-                key=f"promise-{promise.pk}",
-                kind=PROMISE_DUE,
-                kind_label=labels[PROMISE_DUE],
-                title=(
-                    _("Promised %(amount)s %(currency)s for today")
-                    if promise.promised_date == as_of
-                    else _("Promised %(amount)s %(currency)s for %(date)s: check the payment")
-                )
-                % {
-                    "amount": amount_format(amount, promise.currency),
-                    "currency": promise.currency,
-                    "date": date_format(promise.promised_date, "SHORT_DATE_FORMAT"),
-                },
-                customer=promise.customer,
-                due_date=promise.promised_date,
-                priority=_priority(
-                    customer=promise.customer, currency=promise.currency, risk=risks.get(promise.customer_id)
-                ),
-                promise=promise,
-                detail=promise.promised_by,
-            )
+        for pk, customer_id, code, grade, own, not_before, currency in messages
+    ]
+    items += [
+        WorkItem(
+            key=f"promise-{pk}",
+            kind=PROMISE_DUE,
+            record_id=pk,
+            customer_id=customer_id,
+            customer_code=code,
+            due_date=promised,
+            priority=priority(customer_id, grade, own, currency),
         )
+        for pk, customer_id, code, grade, own, promised, currency in promises
+    ]
     counts = dict(Counter(item.kind for item in items))
     if filters.kind:
         items = [item for item in items if item.kind == filters.kind]
-    items.sort(key=lambda item: (-item.priority.score, item.due_date or as_of, item.customer.code, item.key))
+    items.sort(key=lambda item: (-item.priority.score, item.due_date or as_of, item.customer_code, item.key))
     return Worklist(items=items, counts=counts, capped=capped)
+
+
+def worklist_fill(*, items: Sequence[WorkItem], as_of: date) -> None:
+    """Give the items to be shown their records, customers, titles and details (three queries)."""
+    labels = dict(worklist_kind_choices())
+    ids: dict[str, list[int]] = {"task": [], "message": [], "promise": []}
+    for item in items:
+        ids[item.key.split("-", 1)[0]].append(item.record_id)
+    tasks = (
+        Task.objects.filter(pk__in=ids["task"])
+        .select_related("customer", "customer__collector")
+        .defer("script")
+        .in_bulk()
+        if ids["task"]
+        else {}
+    )
+    messages = (
+        OutboxMessage.objects.filter(pk__in=ids["message"])
+        .select_related("customer", "customer__collector", "action__stage")
+        .in_bulk()
+        if ids["message"]
+        else {}
+    )
+    promises = (
+        PromiseToPay.objects.filter(pk__in=ids["promise"])
+        .select_related("customer", "customer__collector")
+        .in_bulk()
+        if ids["promise"]
+        else {}
+    )
+    for item in items:
+        item.kind_label = labels.get(item.kind, item.kind)
+        if item.key.startswith("task-"):
+            task = tasks[item.record_id]
+            item.task, item.customer, item.title = task, task.customer, task.title
+        elif item.key.startswith("message-"):
+            message = messages[item.record_id]
+            stage = message.action.stage.name if message.action else message.template_key
+            item.message, item.customer, item.detail = message, message.customer, message.subject
+            item.title = _("%(stage)s by %(channel)s awaits approval") % {
+                "stage": stage,
+                "channel": message.get_channel_display(),
+            }
+        else:
+            promise = promises[item.record_id]
+            item.promise, item.customer, item.detail = promise, promise.customer, promise.promised_by
+            item.title = (
+                _("Promised %(amount)s %(currency)s for today")
+                if promise.promised_date == as_of
+                else _("Promised %(amount)s %(currency)s for %(date)s: check the payment")
+            ) % {
+                "amount": amount_format(from_minor(promise.amount_minor, promise.currency), promise.currency),
+                "currency": promise.currency,
+                "date": date_format(promise.promised_date, "SHORT_DATE_FORMAT"),
+            }
 
 
 # --- customer 360 ---------------------------------------------------------------------------

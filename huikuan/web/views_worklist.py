@@ -28,7 +28,7 @@ from huikuan.core.errors import HuikuanError
 from huikuan.messaging.models import OutboxMessage
 from huikuan.messaging.services import outbox_approve, outbox_cancel
 from huikuan.web.forms import MessagesActionForm, TaskSkipForm, WorklistForm
-from huikuan.web.selectors import WorklistFilters, worklist_build, worklist_kind_choices
+from huikuan.web.selectors import WorklistFilters, worklist_build, worklist_fill, worklist_kind_choices
 
 ITEMS_PER_PAGE = 50
 # Roles whose pages honour an ``as_of`` other than today (to look back, or to rehearse a date).
@@ -80,6 +80,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
     )
     work = worklist_build(user=request.user, as_of=as_of, filters=filters)
     page = Paginator(work.items, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+    worklist_fill(items=page.object_list, as_of=as_of)
     query = request.GET.copy()
     query.pop("page", None)
     context = {

@@ -94,7 +94,8 @@ def test_each_row_shows_and_explains_its_priority(team, work):
     assert "1,620,000" in html
     assert "12,000.00 CNY overdue × 45 days × grade C ×1.5, 2 broken promises ×2" in html
     assert "1,000.00 CNY overdue × 10 days × grade A ×0.5" in html
-    assert "您好，我是回款公司的…" in html  # the call's suggested script
+    # The call opens on the customer page, tied to the task (where its script is shown).
+    assert f'href="/customers/A-RISKY/?task={work["call"].pk}#log"' in html
 
 
 def test_a_collector_never_sees_another_collectors_customers(team, work):
