@@ -80,7 +80,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
     )
     work = worklist_build(user=request.user, as_of=as_of, filters=filters)
     page = Paginator(work.items, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
-    worklist_fill(items=page.object_list, as_of=as_of)
+    worklist_fill(items=list(page.object_list), as_of=as_of)
     query = request.GET.copy()
     query.pop("page", None)
     context = {
