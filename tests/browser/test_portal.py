@@ -3,19 +3,25 @@ questioned — and that invoice leaving dunning while the question is open."""
 
 from __future__ import annotations
 
+import io
+import re
 import time
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from pypdf import PdfReader
 
 from huikuan.collections.models import Dispute, DisputeStatus, Task, TaskKind
 from huikuan.dunning.engine import dunning_run
 from huikuan.ledger.models import StatementStatus
 from huikuan.ledger.statements import statement_build, statement_send
+from huikuan.messaging.delivery import outbox_deliver
+from huikuan.messaging.models import OutboxMessage
 from huikuan.portal.services import portal_link_create
 from tests.browser.support import sign_in
 from tests.factories import make_customer, make_invoice
+from tests.smtp import smtp_server, smtp_settings  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -243,3 +249,36 @@ def test_the_customer_page_shows_what_an_action_on_it_did(page, customer):
     open_dispute_on(page, "INV-1002", reason="PRICE", notes="单价应为合同价 95 折。")
 
     page.get_by_text("1 dispute opened.").wait_for(timeout=5000)
+
+
+def test_a_statement_e_mailed_with_a_portal_link_brings_the_customer_to_it(
+    new_page, customer, settings, live_server, smtp_settings, screenshot
+):
+    settings.HUIKUAN_BASE_URL = live_server.url
+    staff = new_page()
+    sign_in(staff, "wang.li", next_url="/customers/C-1001/")
+    documents = staff.locator("#documents")
+    last_month = (timezone.localdate().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    documents.get_by_label("Month").fill(last_month)
+    documents.get_by_label("with a portal link").check()
+
+    documents.get_by_role("button", name="Send the statement").click()
+
+    staff.get_by_text("1 statement queued for e-mail.").wait_for()
+    message = OutboxMessage.objects.get(template_key__icontains="statement")
+    report = outbox_deliver(now=max(message.not_before_at, timezone.now()) + timedelta(minutes=1))
+    assert report.sent == 1, report.as_dict()
+    (mail,) = smtp_settings.mailbox.messages
+    assert mail["To"] == "wangfang@example.cn"
+    body = mail.get_body(("plain",)).get_content()
+    (url,) = re.findall(r"http://\S+/portal/\S+/", body)
+
+    page = new_page()
+    page.goto(url)
+    row = page.locator("tr", has_text="Waiting for your answer")
+    assert row.count() == 1
+    screenshot(page, "portal-statement-waiting.en")
+    pdf = page.request.get(row.get_by_role("link", name="PDF").get_attribute("href"))
+    assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
+    text = "".join(page_.extract_text() for page_ in PdfReader(io.BytesIO(pdf.body())).pages)
+    assert "C-1001" in text and "12,000.00" in text
