@@ -1,5 +1,6 @@
-"""In a real browser, the customer's side: the portal link, a statement confirmed, an invoice
-questioned — and that invoice leaving dunning while the question is open."""
+"""In a real browser, the customer's side and what a collector does for the customer on the
+customer page: the portal link, a statement e-mailed and confirmed, an invoice questioned or
+disputed — and that invoice leaving dunning while the question is open — and an instalment plan."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from django.utils import timezone
 from pypdf import PdfReader
 
-from huikuan.collections.models import Dispute, DisputeStatus, Task, TaskKind
+from huikuan.collections.models import Dispute, DisputeStatus, InstalmentPlan, PlanStatus, Task, TaskKind
 from huikuan.dunning.engine import dunning_run
 from huikuan.ledger.models import StatementStatus
 from huikuan.ledger.statements import statement_build, statement_send
@@ -273,3 +274,29 @@ def test_a_statement_e_mailed_with_a_portal_link_brings_the_customer_to_it(
     assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
     text = "".join(page_.extract_text() for page_ in PdfReader(io.BytesIO(pdf.body())).pages)
     assert "C-1001" in text and "12,000.00" in text
+
+
+def test_a_collector_agrees_an_instalment_plan_and_downloads_its_agreement(page, customer, today):
+    sign_in(page, "wang.li", next_url="/customers/C-1001/")
+    page.get_by_label("Select invoice INV-1001").check()
+    page.get_by_label("Select invoice INV-1002").check()
+    page.locator("#invoices").get_by_role("button", name="Instalment plan").click()
+    panel = page.locator("#action-panel")
+    first = today + timedelta(days=10)
+    panel.locator("input[name=start_date]").fill(first.isoformat())
+    panel.locator("input[name=count]").fill("4")
+
+    with page.expect_response(lambda answer: answer.request.method == "POST" and "/plan/" in answer.url):
+        panel.get_by_role("button", name="Agree the plan").click()
+
+    plan = InstalmentPlan.objects.get(customer=customer)
+    assert plan.status == PlanStatus.ACTIVE and plan.principal_minor == 2_000_000
+    assert list(plan.instalments.values_list("amount_minor", flat=True)) == [500_000] * 4
+    assert invoices_in_dunning(customer, today) == set()
+    page.goto("/customers/C-1001/")
+    assert page.locator("#invoices tr", has_text="INV-1001").get_by_text("in a plan").is_visible()
+    agreement = page.locator("#documents").get_by_role("link", name=re.compile("Agreement from"))
+    pdf = page.request.get(agreement.get_attribute("href"))
+    assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
+    text = "".join(page_.extract_text() for page_ in PdfReader(io.BytesIO(pdf.body())).pages)
+    assert "INV-1001" in text and "5,000.00" in text
