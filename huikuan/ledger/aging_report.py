@@ -21,13 +21,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 from itertools import chain, pairwise, repeat
 from operator import add, call, itemgetter
-from queue import Empty, SimpleQueue
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import EmptyResultSet
-from django.db import connection, connections
-from django.db.backends.sqlite3.base import SQLiteCursorWrapper
+from django.db import connection
 from django.db.backends.utils import CursorWrapper
 from django.db.models import QuerySet
 
@@ -76,13 +74,7 @@ def _db_date(day: date) -> Any:
 
 
 def _open_amounts_sql(
-    *,
-    as_of: date,
-    bounds: Sequence[int],
-    later_only: bool,
-    by: str,
-    scope: Scope = None,
-    customer_ids: tuple[int, int] | None = None,
+    *, as_of: date, bounds: Sequence[int], later_only: bool, by: str, scope: Scope = None
 ) -> tuple[str, list[Any]]:
     """Return a query of open amounts as of the date, one row per customer and currency.
 
@@ -99,9 +91,6 @@ def _open_amounts_sql(
     after the first bucket edge (the as-of date: not yet due), ``d1`` on or after the second,
     and so on; one comparison per edge and invoice instead of two is most of the query's cost.
     Bucket amounts are the differences, taken once per customer.
-
-    ``customer_ids`` (first, after last) keeps today's open amounts of that range of customer
-    ids only: a slice of the index (see ``_customer_id_ranges``).
     """
     invoice, allocation = Invoice._meta.db_table, Allocation._meta.db_table
     adjustment, customer = InvoiceAdjustment._meta.db_table, Customer._meta.db_table
@@ -133,9 +122,6 @@ def _open_amounts_sql(
         amount = "i.open_minor"
         source = f"{invoice} i WHERE i.settled_date IS NULL AND {issue_date} <= %s"
         source_params = [day]
-        if customer_ids is not None:
-            source += " AND i.customer_id >= %s AND i.customer_id < %s"
-            source_params += customer_ids
     if scope is not None:
         source = f"{source} {scope[0]}"
         source_params = [*source_params, *scope[1]]
@@ -177,76 +163,6 @@ def _sorted_in_python() -> bool:
     return connection.vendor == "sqlite"
 
 
-# A large SQLite report reads today's open amounts in slices of the customer ids, on connections
-# of its own in as many threads: SQLite works without holding the GIL, so on two cores the query
-# takes about half the time. Below _SPLIT_MIN_INVOICES invoices one query is quicker than opening
-# connections. There are more slices than threads so that a thread slowed by other work on the
-# machine leaves the rest to the other.
-_SPLIT_MIN_INVOICES = 50_000
-_SPLIT_THREADS = 2
-_SPLIT_SLICES = 8
-
-
-def _customer_id_ranges() -> list[tuple[int, int]] | None:
-    """Return the customer id ranges (first, after last) to read apart, or None to read in one go.
-
-    Only SQLite outside a transaction splits: another connection would not see what the
-    caller's transaction has not committed, and a caller who wants one snapshot of everything
-    reads in a transaction (outside one, each customer's row still comes from one statement).
-    An in-memory database is visible to other connections only when shared. The range probe
-    and the invoice count come from the ends of two indexes, whatever the table sizes.
-    """
-    if connection.vendor != "sqlite" or connection.in_atomic_block or not connection.get_autocommit():
-        return None
-    if connection.is_in_memory_db() and "cache=shared" not in str(connection.settings_dict["NAME"]):
-        return None
-    customer = Customer._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT (SELECT MAX(id) FROM {Invoice._meta.db_table}),
-                       (SELECT MIN(id) FROM {customer}), (SELECT MAX(id) FROM {customer})"""
-        )
-        invoices, first, last = cursor.fetchone()
-    if invoices is None or invoices < _SPLIT_MIN_INVOICES or first is None:
-        return None
-    edges = [first + (last + 1 - first) * k // _SPLIT_SLICES for k in range(_SPLIT_SLICES + 1)]
-    return [(low, high) for low, high in pairwise(edges) if low < high]
-
-
-def _fetch_split(queries: Sequence[tuple[str, list[Any]]]) -> list[tuple]:
-    """Return the rows of all the queries, run by _SPLIT_THREADS threads on connections of their own.
-
-    The connections are opened as Django opens the report's own (same file, same settings),
-    serve only these queries and are closed before this returns. Rows come back in no order.
-    """
-    pending: SimpleQueue[tuple[str, list[Any]]] = SimpleQueue()
-    for query in queries:
-        pending.put(query)
-    # ``connection`` stands for each thread's own connection: take this thread's to open more.
-    opener = connections[connection.alias]
-    params = opener.get_connection_params()
-
-    def read_slices() -> list[tuple]:
-        rows: list[tuple] = []
-        own = opener.get_new_connection(params)
-        try:
-            cursor = own.cursor(factory=SQLiteCursorWrapper)
-            while not pending.empty():
-                try:
-                    sql, query_params = pending.get_nowait()
-                except Empty:
-                    break
-                cursor.execute(sql, query_params)
-                rows += cursor.fetchall()
-        finally:
-            own.close()
-        return rows
-
-    with ThreadPoolExecutor(max_workers=_SPLIT_THREADS) as executor:
-        readers = [executor.submit(read_slices) for _ in range(_SPLIT_THREADS)]
-        return list(chain.from_iterable(reader.result() for reader in readers))
-
-
 def _open_amount_rows(*, as_of: date, bounds: Sequence[int], by: str, scope: Scope = None) -> list[tuple]:
     """Return (code, name, currency, grouping key, *bucket amounts, total), by code, where total > 0.
 
@@ -259,20 +175,7 @@ def _open_amount_rows(*, as_of: date, bounds: Sequence[int], by: str, scope: Sco
             *_open_amounts_sql(as_of=as_of, bounds=bounds, later_only=True, by=by, scope=scope)
         )
     }
-    ranges = _customer_id_ranges()
-    if ranges is None:
-        rows = _fetch_all(
-            *_open_amounts_sql(as_of=as_of, bounds=bounds, later_only=False, by=by, scope=scope)
-        )
-    else:
-        rows = _fetch_split(
-            [
-                _open_amounts_sql(
-                    as_of=as_of, bounds=bounds, later_only=False, by=by, scope=scope, customer_ids=ids
-                )
-                for ids in ranges
-            ]
-        )
+    rows = _fetch_all(*_open_amounts_sql(as_of=as_of, bounds=bounds, later_only=False, by=by, scope=scope))
     if _sorted_in_python():
         rows.sort(key=itemgetter(0, 2))  # code, currency
     if corrections:
