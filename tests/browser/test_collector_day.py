@@ -133,6 +133,7 @@ def test_the_customer_page_and_the_call_form_read_in_chinese(page, call_task, sc
 
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     assert "上海华东机电设备有限公司" in page.get_by_role("heading", level=1).inner_text()
+    assert page.get_by_role("heading", name="记录电话或拜访").is_visible()
     assert page.locator("header nav.mainnav").get_by_role("link", name="客户").is_visible()
     screenshot(page, "customer-360-call-task.zh-hans")
     page.goto(f"/customers/C-1001/log/?task={call_task.pk}")

@@ -153,6 +153,7 @@ def test_the_portal_opens_in_the_customers_language_and_switches(new_page, custo
     page.goto(f"/portal/{key}/")
 
     assert page.locator("html").get_attribute("lang") == "zh-Hans"
+    assert page.get_by_role("heading", name="您的账户").is_visible()
     screenshot(page, "portal.zh-hans")
     page.goto(f"/portal/{key}/statements/{statement.pk}/")
     screenshot(page, "portal-statement.zh-hans")

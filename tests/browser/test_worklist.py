@@ -60,7 +60,9 @@ def test_the_worklist_reads_in_chinese(page, pending_message, screenshot):
 
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     assert page.locator("header nav.mainnav").get_by_role("link", name="客户").is_visible()
-    assert page.locator("tr[data-row]", has_text="上海华东机电设备有限公司").count() == 1
+    assert page.get_by_role("heading", name="今日工作").is_visible()
+    row = page.locator("tr[data-row]", has_text="上海华东机电设备有限公司")
+    assert row.get_by_role("button", name="批准").is_visible()
     screenshot(page, "worklist-pending-message.zh-hans")
 
 
