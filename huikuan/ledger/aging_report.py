@@ -13,6 +13,7 @@ Invoices settled on or before D (``settled_date``) are skipped outright.
 from __future__ import annotations
 
 import gc
+import json
 import unicodedata
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from itertools import chain, pairwise, repeat
 from operator import add, call, itemgetter
+from queue import SimpleQueue
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -74,7 +76,13 @@ def _db_date(day: date) -> Any:
 
 
 def _open_amounts_sql(
-    *, as_of: date, bounds: Sequence[int], later_only: bool, by: str, scope: Scope = None
+    *,
+    as_of: date,
+    bounds: Sequence[int],
+    later_only: bool,
+    by: str,
+    scope: Scope = None,
+    customer_ids: tuple[int, int] | None = None,
 ) -> tuple[str, list[Any]]:
     """Return a query of open amounts as of the date, one row per customer and currency.
 
@@ -91,6 +99,10 @@ def _open_amounts_sql(
     after the first bucket edge (the as-of date: not yet due), ``d1`` on or after the second,
     and so on; one comparison per edge and invoice instead of two is most of the query's cost.
     Bucket amounts are the differences, taken once per customer.
+
+    ``customer_ids`` (first, after last; SQLite) reads one slice of today's open amounts, the
+    customers whose ids are in that range, and hands its rows back as one JSON array of arrays
+    in a single row (see ``_open_amount_batches``).
     """
     invoice, allocation = Invoice._meta.db_table, Allocation._meta.db_table
     adjustment, customer = InvoiceAdjustment._meta.db_table, Customer._meta.db_table
@@ -122,6 +134,9 @@ def _open_amounts_sql(
         amount = "i.open_minor"
         source = f"{invoice} i WHERE i.settled_date IS NULL AND {issue_date} <= %s"
         source_params = [day]
+        if customer_ids is not None:
+            source = f"{source} AND i.customer_id >= %s AND i.customer_id < %s"
+            source_params = [*source_params, *customer_ids]
     if scope is not None:
         source = f"{source} {scope[0]}"
         source_params = [*source_params, *scope[1]]
@@ -139,8 +154,11 @@ def _open_amounts_sql(
         user_model = get_user_model()
         key = f"u.{user_model.USERNAME_FIELD}"
         users = f"LEFT JOIN {user_model._meta.db_table} u ON u.id = c.collector_id"
+    select = f"c.code, c.name, g.currency, {key}, {', '.join(buckets)}, g.total"
+    if customer_ids is not None:
+        select = f"json_group_array(json_array({select}))"
     sql = f"""
-        SELECT c.code, c.name, g.currency, {key}, {", ".join(buckets)}, g.total
+        SELECT {select}
         FROM (
             SELECT i.customer_id, i.currency, {", ".join(sums)}, CAST(SUM({amount}) AS BIGINT) AS total
             FROM {source}
@@ -148,7 +166,7 @@ def _open_amounts_sql(
         ) g
         JOIN {customer} c ON c.id = g.customer_id
         {users}
-        {"" if _sorted_in_python() else "ORDER BY c.code, g.currency"}
+        {"" if _sorted_in_python() or customer_ids is not None else "ORDER BY c.code, g.currency"}
     """
     return sql, [*edges, *source_params]
 
@@ -163,18 +181,16 @@ def _sorted_in_python() -> bool:
     return connection.vendor == "sqlite"
 
 
-def _open_amount_rows(*, as_of: date, bounds: Sequence[int], by: str, scope: Scope = None) -> list[tuple]:
+Rows = list[tuple]
+
+
+def _open_amount_rows(*, as_of: date, bounds: Sequence[int], by: str, scope: Scope = None) -> Rows:
     """Return (code, name, currency, grouping key, *bucket amounts, total), by code, where total > 0.
 
     Today's open amounts come from one query, read in one go; the corrections for activity
     after the as-of date, usually none, are merged in.
     """
-    corrections = {
-        row[:4]: row[4:]
-        for row in _fetch_all(
-            *_open_amounts_sql(as_of=as_of, bounds=bounds, later_only=True, by=by, scope=scope)
-        )
-    }
+    corrections = _corrections(as_of=as_of, bounds=bounds, by=by, scope=scope)
     rows = _fetch_all(*_open_amounts_sql(as_of=as_of, bounds=bounds, later_only=False, by=by, scope=scope))
     if _sorted_in_python():
         rows.sort(key=itemgetter(0, 2))  # code, currency
@@ -184,9 +200,106 @@ def _open_amount_rows(*, as_of: date, bounds: Sequence[int], by: str, scope: Sco
             merged[key] = tuple(map(add, merged.get(key, (0,) * len(extra)), extra))
         ordered = sorted(merged.items(), key=lambda item: (item[0][0], item[0][2]))  # code, currency
         rows = [(*key, *amounts) for key, amounts in ordered]
+    return _owing(rows)
+
+
+def _corrections(*, as_of: date, bounds: Sequence[int], by: str, scope: Scope) -> dict[tuple, tuple]:
+    """Return what activity after the as-of date changes, keyed by (code, name, currency, key)."""
+    sql, params = _open_amounts_sql(as_of=as_of, bounds=bounds, later_only=True, by=by, scope=scope)
+    return {row[:4]: row[4:] for row in _fetch_all(sql, params)}
+
+
+def _owing(rows: Rows) -> Rows:
+    """Return the rows whose total is more than zero."""
     if rows and min(map(itemgetter(-1), rows)) <= 0:
-        rows = [row for row in rows if row[-1] > 0]
+        return [row for row in rows if row[-1] > 0]
     return rows
+
+
+# A large report on SQLite reads today's open amounts in _SLICES slices of the customer ids, one
+# after the other in a second thread on the report's own connection, while this thread shapes
+# the slices already read: SQLite lets go of the GIL while it sums, so the two overlap on two
+# cores. Each slice comes back as one JSON text in one row. Row by row, the reading thread would
+# need the GIL back for every row while this thread holds it for shaping, and would wait for it
+# each time. From _SLICE_MIN_INVOICES invoices on; below, one query is as quick. (Two connections
+# summing at once were tried: SQLite's allocator takes a process-wide lock for every group's
+# sums, and the two threads spent the second core waiting on it.)
+_SLICES = 8
+_SLICE_MIN_INVOICES = 50_000
+
+
+def _customer_id_ranges() -> list[tuple[int, int]] | None:
+    """Return the customer id ranges (first, after last) to read as slices, or None for one query.
+
+    The invoice count and the id range come from the ends of two indexes, whatever the tables'
+    sizes. Slices need SQLite's JSON functions.
+    """
+    if connection.vendor != "sqlite" or not connection.features.supports_json_field:
+        return None
+    customer = Customer._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT (SELECT MAX(id) FROM {Invoice._meta.db_table}),
+                       (SELECT MIN(id) FROM {customer}), (SELECT MAX(id) FROM {customer})"""
+        )
+        invoices, first, last = cursor.fetchone()
+    if invoices is None or invoices < _SLICE_MIN_INVOICES or first is None or last - first < _SLICES:
+        return None
+    edges = [first + (last + 1 - first) * k // _SLICES for k in range(_SLICES + 1)]
+    return list(pairwise(edges))
+
+
+def _open_amount_batches(
+    *,
+    as_of: date,
+    bounds: Sequence[int],
+    by: str,
+    scope: Scope,
+    cursor: CursorWrapper,
+    executor: ThreadPoolExecutor,
+) -> Iterator[tuple[Rows, bool]]:
+    """Yield batches of rows as ``_open_amount_rows`` returns them, each with whether it is the last.
+
+    A small report, and any report on PostgreSQL, is one batch in code order. A large one on
+    SQLite is a batch per slice of customer ids (see ``_customer_id_ranges``), each read by
+    ``executor``'s thread through ``cursor`` while the caller shapes the one before; their rows
+    are in no order, and a last batch holds the customers that only the corrections make owing.
+    Nothing else may use the connection until the batches are done.
+    """
+    ranges = _customer_id_ranges()
+    if ranges is None:
+        yield _open_amount_rows(as_of=as_of, bounds=bounds, by=by, scope=scope), True
+        return
+    corrections = _corrections(as_of=as_of, bounds=bounds, by=by, scope=scope)
+    queries = [
+        _open_amounts_sql(as_of=as_of, bounds=bounds, later_only=False, by=by, scope=scope, customer_ids=ids)
+        for ids in ranges
+    ]
+    texts: SimpleQueue[str | BaseException] = SimpleQueue()
+
+    def read() -> None:
+        try:
+            for sql, params in queries:
+                cursor.execute(sql, params)
+                texts.put(cursor.fetchone()[0])
+        except BaseException as error:  # raised in the caller's thread
+            texts.put(error)
+
+    executor.submit(read)
+    for number in range(1, len(queries) + 1):
+        text = texts.get()
+        if isinstance(text, BaseException):
+            raise text
+        rows: Rows = list(map(tuple, json.loads(text)))
+        if corrections:
+            rows = [
+                (*row[:4], *map(add, row[4:], extra)) if (extra := corrections.pop(row[:4], None)) else row
+                for row in rows
+            ]
+        last = number == len(queries)
+        yield _owing(rows), last and not corrections
+    if corrections:  # customers with nothing open today that owed something on the date
+        yield _owing([(*key, *extra) for key, extra in corrections.items()]), True
 
 
 def _monthly_sales(
@@ -425,36 +538,50 @@ def _aging_build(*, as_of: date, by: str, buckets: Sequence[int], scope: Scope =
         raise AgingGroupingInvalid(f"cannot group aging by {by!r}; choose one of {', '.join(GROUPINGS)}")
     bounds = buckets_validate(buckets)
     labels = bucket_labels(bounds)
-
-    rows = _open_amount_rows(as_of=as_of, bounds=bounds, by=by, scope=scope)
-    # Shaped column by column: each step is one pass in C over a column (zip, map, sum) instead
-    # of a handful of Python operations per customer.
-    columns = list(zip(*rows, strict=True)) if rows else [()] * (len(labels) + 5)
-    codes, names, currencies, group_keys = columns[:4]
-    amounts = columns[4:]  # the buckets, then the total
-    formatters = {currency: _formatter(currency) for currency in sorted(set(currencies))}
     keys = ("code", "name", "currency", *labels, "total")
-    totals = _column_sums(amounts, currencies)
-    receivables = {currency: sums[-2] for currency, sums in totals.items()}
+    customers: list[dict[str, Any]] = []
+    totals: dict[str, list[int]] = {}
+    groups: dict[tuple, list[int]] = {}
+    formatters: dict[str, Callable[[int], str]] = {}
+    sliced = False
     # The sales for DSO are read while this thread shapes the customers: the database works
     # (SQLite and psycopg let go of the GIL while they wait for it) as Python builds strings.
     # The other thread uses this thread's connection, so it sees the same transaction; nothing
-    # else touches the connection until it is done.
+    # else touches the connection until it is done. A large report on SQLite also reads its
+    # slices in that thread (see _open_amount_batches); the sales come after them.
     with connection.cursor() as cursor, ThreadPoolExecutor(max_workers=1) as executor:
-        dso_pending = executor.submit(
-            _dso_by_currency, cursor, as_of=as_of, receivables=receivables, scope=scope
+        batches = _open_amount_batches(
+            as_of=as_of, bounds=bounds, by=by, scope=scope, cursor=cursor, executor=executor
         )
-        if len({exponent(currency) for currency in formatters}) == 1:
-            format_column = _column_formatter(currencies[0])
-            texts = [format_column(column) for column in amounts]
-        else:  # currencies with different decimals, or no rows at all
-            row_formatters = [formatters[currency] for currency in currencies]
-            texts = [list(map(call, row_formatters, column)) for column in amounts]
-        # Every row has as many values as there are keys: zip needs no check per row here.
-        customers = list(
-            map(dict, map(zip, repeat(keys), zip(codes, names, currencies, *texts, strict=True)))
-        )
-    dso = dso_pending.result()
+        for rows, last in batches:
+            sliced = sliced or not last
+            # Shaped column by column: each step is one pass in C over a column (zip, map, sum)
+            # instead of a handful of Python operations per customer.
+            columns = list(zip(*rows, strict=True)) if rows else [()] * (len(labels) + 5)
+            codes, names, currencies, group_keys = columns[:4]
+            amounts = columns[4:]  # the buckets, then the total
+            for currency in set(currencies) - formatters.keys():
+                formatters[currency] = _formatter(currency)
+            _sums_add(totals, _column_sums(amounts, currencies))
+            if by != "customer":
+                group_of = currencies if by == "currency" else group_keys
+                _sums_add(groups, _column_sums(amounts, list(zip(group_of, currencies, strict=True))))
+            if last:
+                receivables = {currency: sums[-2] for currency, sums in totals.items()}
+                dso_pending = executor.submit(
+                    _dso_by_currency, cursor, as_of=as_of, receivables=receivables, scope=scope
+                )
+            if len({exponent(currency) for currency in set(currencies)}) == 1:
+                format_column = _column_formatter(currencies[0])
+                texts = [format_column(column) for column in amounts]
+            else:  # currencies with different decimals, or no rows at all
+                row_formatters = [formatters[currency] for currency in currencies]
+                texts = [list(map(call, row_formatters, column)) for column in amounts]
+            # Every row has as many values as there are keys: zip needs no check per row here.
+            customers += map(dict, map(zip, repeat(keys), zip(codes, names, currencies, *texts, strict=True)))
+        dso = dso_pending.result()
+    if sliced:  # slices of customer ids come in no particular order of codes
+        customers.sort(key=itemgetter("code", "currency"))
     report: dict[str, Any] = {
         "as_of": as_of.isoformat(),
         "buckets": labels,
@@ -468,14 +595,18 @@ def _aging_build(*, as_of: date, by: str, buckets: Sequence[int], scope: Scope =
         row["overdue_share"] = str(share(sums[-2] - sums[0], sums[-2]))
         report["totals"][currency] = row
     if by != "customer":
-        group_of = currencies if by == "currency" else group_keys
-        groups = _column_sums(amounts, list(zip(group_of, currencies, strict=True)))
         report["by"] = by
         report["groups"] = [
             {"key": key, "currency": currency, **_summary_row(sums, labels, formatters[currency])}
             for (key, currency), sums in sorted(groups.items(), key=lambda item: _group_order(*item[0]))
         ]
     return report
+
+
+def _sums_add(into: dict[Any, list[int]], sums: dict[Any, list[int]]) -> None:
+    """Add per-key sums (as ``_column_sums`` returns them) into running ones."""
+    for key, values in sums.items():
+        into[key] = list(map(add, into[key], values)) if key in into else values
 
 
 def _column_sums(columns: Sequence[Sequence[int]], keys: Sequence[Hashable]) -> dict[Any, list[int]]:

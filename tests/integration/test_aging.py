@@ -342,12 +342,13 @@ def test_the_report_takes_a_bounded_number_of_queries_however_many_invoices(djan
             )
     payment_record(customer=customers[0], received_date=date(2024, 2, 1), amount=Money.of("25", "CNY"))
 
-    # Two aging queries, at most three of monthly sales; on PostgreSQL two more set the planner.
-    with django_assert_max_num_queries(7 if connection.vendor == "postgresql" else 5):
+    # Two aging queries, at most three of monthly sales; on PostgreSQL two more set the planner,
+    # on SQLite one more looks at the table sizes (whether to read in slices).
+    with django_assert_max_num_queries(7 if connection.vendor == "postgresql" else 6):
         few = aging_build(as_of=date(2024, 1, 31), by="collector")
     for n in range(200):
         make_invoice(customers[n % 3], "1.00", issue_date=date(2021, 1 + n % 12, 2))
-    with django_assert_max_num_queries(7 if connection.vendor == "postgresql" else 5):
+    with django_assert_max_num_queries(7 if connection.vendor == "postgresql" else 6):
         many = aging_build(as_of=date(2024, 1, 31), by="collector")
 
     assert Decimal(many["totals"]["CNY"]["total"]) == Decimal(few["totals"]["CNY"]["total"]) + 200
