@@ -224,7 +224,7 @@ def _owing(rows: Rows) -> Rows:
 # each time. From _SLICE_MIN_INVOICES invoices on; below, one query is as quick. (Two connections
 # summing at once were tried: SQLite's allocator takes a process-wide lock for every group's
 # sums, and the two threads spent the second core waiting on it.)
-_SLICES = 8
+_SLICES = 16
 _SLICE_MIN_INVOICES = 50_000
 
 
