@@ -232,9 +232,10 @@ def _customer_id_ranges() -> list[tuple[int, int]] | None:
     """Return the customer id ranges (first, after last) to read as slices, or None for one query.
 
     The invoice count and the id range come from the ends of two indexes, whatever the tables'
-    sizes. Slices need SQLite's JSON functions.
+    sizes. Slices need SQLite's JSON functions; Django asks SQLite about them once per
+    connection, and only a large report asks.
     """
-    if connection.vendor != "sqlite" or not connection.features.supports_json_field:
+    if connection.vendor != "sqlite":
         return None
     customer = Customer._meta.db_table
     with connection.cursor() as cursor:
@@ -244,6 +245,8 @@ def _customer_id_ranges() -> list[tuple[int, int]] | None:
         )
         invoices, first, last = cursor.fetchone()
     if invoices is None or invoices < _SLICE_MIN_INVOICES or first is None or last - first < _SLICES:
+        return None
+    if not connection.features.supports_json_field:
         return None
     edges = [first + (last + 1 - first) * k // _SLICES for k in range(_SLICES + 1)]
     return list(pairwise(edges))
