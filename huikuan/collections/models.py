@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from huikuan.core.models import TimestampedModel
 from huikuan.customers.models import Customer
@@ -251,7 +252,7 @@ class Dispute(TimestampedModel):
 
 
 class PlanStatus(models.TextChoices):
-    ACTIVE = "ACTIVE", _("current")
+    ACTIVE = "ACTIVE", pgettext_lazy("instalment plan status", "current")
     COMPLETED = "COMPLETED", _("completed")
     BROKEN = "BROKEN", _("broken")
 

@@ -21,6 +21,7 @@ from django.db.models import BigIntegerField, Exists, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from huikuan.collections.documents import plan_agreement_pdf as plan_agreement_pdf
 from huikuan.collections.models import (
@@ -748,7 +749,7 @@ def plan_create(
             if amounts is not None
             else None,
             dates=dates,
-            fee_minor=_money_minor(fee, currency, _("fee")),
+            fee_minor=_money_minor(fee, currency, pgettext("instalment plan", "fee")),
             rate=rate,
         )
     except ScheduleInvalid as error:

@@ -56,7 +56,10 @@ def _client_address(request: HttpRequest) -> str:
 
 
 def _secure(response: HttpResponse) -> HttpResponse:
-    response["Referrer-Policy"] = "no-referrer"
+    # "same-origin": the key in the URL never leaves for another site, while the portal's own
+    # forms still carry an Origin that Django's CSRF check accepts ("no-referrer" makes the
+    # browser send "Origin: null" and every form would be refused).
+    response["Referrer-Policy"] = "same-origin"
     response["Cache-Control"] = "no-store, private"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response

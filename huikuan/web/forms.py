@@ -19,6 +19,20 @@ from huikuan.web.templatetags.huikuan_web import amount as amount_text
 ISO_DATE = "%Y-%m-%d"
 
 
+class PanelForm(forms.Form):
+    """A form shown beside others on one page: its element ids start with its own name.
+
+    The customer page holds the call log, a side panel (promise, dispute or plan) and the
+    document forms at once; Django's default ``id_<field>`` would repeat ids across them.
+    """
+
+    id_prefix = "form"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"{self.id_prefix}-%s")
+        super().__init__(*args, **kwargs)
+
+
 class ChoicesForm(forms.Form):
     """A form whose choice fields get their choices when it is made (from rows already read)."""
 
@@ -191,7 +205,9 @@ class PromiseFields(InvoiceChoiceForm):
         return data
 
 
-class PromiseForm(PromiseFields):
+class PromiseForm(PanelForm, PromiseFields):
+    id_prefix = "promise"
+
     grace_days = forms.IntegerField(
         label=_("Grace days"),
         required=False,
@@ -202,8 +218,10 @@ class PromiseForm(PromiseFields):
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class InteractionForm(PromiseFields):
+class InteractionForm(PanelForm, PromiseFields):
     """Log a call, visit or note; a promise given on it can be recorded at the same time."""
+
+    id_prefix = "log"
 
     kind = forms.ChoiceField(label=_("What"), choices=InteractionKind.choices, initial=InteractionKind.CALL)
     outcome = forms.ChoiceField(label=_("Outcome"), required=False)
@@ -241,7 +259,9 @@ class InteractionForm(PromiseFields):
         return data
 
 
-class DisputeForm(InvoiceChoiceForm):
+class DisputeForm(PanelForm, InvoiceChoiceForm):
+    id_prefix = "dispute"
+
     reason = forms.ChoiceField(label=_("Reason"), choices=DisputeReason.choices)
     notes = forms.CharField(
         label=_("What the customer says"), required=False, widget=forms.Textarea(attrs={"rows": 3})
@@ -253,8 +273,10 @@ class DisputeForm(InvoiceChoiceForm):
         self.fields["invoice"].error_messages["required"] = _("Choose the invoices in dispute.")
 
 
-class PlanForm(InvoiceChoiceForm):
+class PlanForm(PanelForm, InvoiceChoiceForm):
     """An instalment plan (分期付款): equal instalments, or a custom schedule of dates and amounts."""
+
+    id_prefix = "plan"
 
     start_date = forms.DateField(
         label=_("First instalment on"), widget=_date_input(), input_formats=[ISO_DATE]
@@ -312,7 +334,9 @@ class PlanForm(InvoiceChoiceForm):
         return data
 
 
-class StatementSendForm(forms.Form):
+class StatementSendForm(PanelForm):
+    id_prefix = "statement"
+
     month = forms.DateField(
         label=_("Month"),
         input_formats=["%Y-%m"],
@@ -320,5 +344,7 @@ class StatementSendForm(forms.Form):
     )
 
 
-class PortalLinkForm(forms.Form):
+class PortalLinkForm(PanelForm):
+    id_prefix = "portal"
+
     days = forms.IntegerField(label=_("Valid for (days)"), required=False, min_value=1, max_value=365)

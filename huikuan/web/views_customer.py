@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -22,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from huikuan.accounts.access import access_customer, user_can_write
 from huikuan.accounts.decorators import write_required
@@ -68,9 +69,17 @@ def _url(customer: Customer, anchor: str = "") -> str:
 
 
 def _back(request: HttpRequest, customer: Customer, anchor: str = "timeline") -> HttpResponse:
-    """Show the customer page again after a change (htmx: a client-side redirect)."""
+    """Show the customer page again after a change (htmx: a client-side reload or redirect).
+
+    From the customer page itself the browser must reload: a redirect that only changes the
+    ``#fragment`` of the address it shows would not fetch the page again.
+    """
     url = _url(customer, anchor)
-    if htmx_of(request):
+    htmx = htmx_of(request)
+    if htmx:
+        current_path = urlsplit(htmx.current_url or "").path
+        if current_path == _url(customer):
+            return HttpResponseClientRefresh()
         return HttpResponseClientRedirect(url)
     response = HttpResponseRedirect(url)
     response.status_code = 303

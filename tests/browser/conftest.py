@@ -58,6 +58,33 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+def _serialized_contents() -> dict[str, str]:
+    """What the test databases held after their migrations, as kept for ``serialized_rollback``."""
+    from django.db import connections
+
+    return {
+        alias: connections[alias]._test_serialized_contents
+        for alias in connections
+        if hasattr(connections[alias], "_test_serialized_contents")
+    }
+
+
+def _serialized_contents_restore(saved: dict[str, str]) -> None:
+    """Hand the kept contents to the connections seen from inside Playwright's sync API.
+
+    Entering ``sync_playwright()`` leaves this thread in another context, where Django's
+    per-context connection handler makes new connection objects. When the test databases were
+    set up before (database tests ran first), those new objects lack the contents kept for
+    ``serialized_rollback``: every browser test after the first would then start from empty
+    tables, without the dunning policies and templates the migrations wrote.
+    """
+    from django.db import connections
+
+    for alias, contents in saved.items():
+        if not hasattr(connections[alias], "_test_serialized_contents"):
+            connections[alias]._test_serialized_contents = contents
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """One headless Chromium for the whole run, with its own fresh profile."""
@@ -68,7 +95,9 @@ def browser() -> Iterator[Any]:
     except ImportError:
         _unavailable("the playwright package is not installed (pip install -e '.[dev]')")
     profile = Path(tempfile.mkdtemp(prefix="huikuan-chromium-"))
+    saved = _serialized_contents()
     with sync_playwright() as playwright:
+        _serialized_contents_restore(saved)
         # A persistent context would tie every test to one set of cookies; a plain launch with
         # the profile's folder as its home gives fresh state per context and nothing from the
         # machine's own Chromium profile.

@@ -161,7 +161,7 @@ def test_the_overview_shows_open_invoices_totals_statements_and_how_to_pay(clien
     assert "Waiting for your answer" in text
     assert "P002" not in text
     assert response["Cache-Control"] == "no-store, private"
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
 
 
 def test_the_overview_reads_a_fixed_number_of_queries_however_many_invoices(client, mine, key):

@@ -282,6 +282,19 @@ def test_a_log_posted_with_htmx_sends_the_browser_back_to_the_customer(alice, cu
     assert response["HX-Redirect"] == f"/customers/{customer.code}/#timeline"
 
 
+def test_a_log_posted_with_htmx_from_the_customer_page_reloads_it(alice, customer):
+    # A redirect to the same page with only a new #fragment would leave the browser where it was.
+    response = signed_in_client(alice).post(
+        f"/customers/{customer.code}/log/",
+        {"kind": "NOTE", "occurred_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "notes": "ok"},
+        headers={"HX-Request": "true", "HX-Current-URL": f"http://testserver/customers/{customer.code}/?x=1"},
+    )
+
+    assert response.status_code == 200
+    assert response["HX-Refresh"] == "true"
+    assert "HX-Redirect" not in response
+
+
 def test_a_promise_with_evidence_is_recorded_and_the_evidence_downloads(alice, bob, customer, today):
     recording = SimpleUploadedFile("call-0612.mp3", b"ID3 recorded promise", content_type="audio/mpeg")
     client = signed_in_client(alice)
@@ -323,6 +336,21 @@ def test_a_promise_with_too_many_decimals_is_refused(alice, customer, today):
 
     assert "at most 2 decimal places" in response.content.decode()
     assert not PromiseToPay.objects.exists()
+
+
+@pytest.mark.parametrize("panel", ["promise", "dispute", "plan"])
+def test_the_page_and_its_side_panel_repeat_no_element_id(alice, customer, panel):
+    # The side panel lands inside the page (htmx); labels find their inputs only by unique ids.
+    client = signed_in_client(alice)
+    page = client.get(f"/customers/{customer.code}/").content.decode()
+    fragment = client.get(
+        f"/customers/{customer.code}/{panel}/", headers={"HX-Request": "true"}
+    ).content.decode()
+
+    ids = re.findall(r'\sid="([^"]+)"', page + fragment)
+
+    assert len(ids) > 20
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []
 
 
 def test_the_selected_invoices_are_ticked_on_the_action_form(alice, customer):
