@@ -668,7 +668,7 @@ def _fit(text: str, width: int) -> str:
     return "".join(out) + "…"
 
 
-def _grouped(amount: str) -> str:
+def amount_grouped(amount: str) -> str:
     """Return a decimal string with thousands separators: ``1234567.50`` → ``1,234,567.50``."""
     whole, dot, fraction = amount.partition(".")
     if len(whole) <= 3:
@@ -702,8 +702,8 @@ def aging_table_text(report: dict) -> str:
     if by == "customer":
         headers = ["Code", "Name", "Currency", *labels, "Total"]
         body = [
-            [row["code"], _fit(row["name"], 30), row["currency"], *(_grouped(row[b]) for b in labels)]
-            + [_grouped(row["total"])]
+            [row["code"], _fit(row["name"], 30), row["currency"], *(amount_grouped(row[b]) for b in labels)]
+            + [amount_grouped(row["total"])]
             for row in report["customers"]
         ]
         right_from = 3
@@ -711,8 +711,8 @@ def aging_table_text(report: dict) -> str:
         headers = [by.capitalize(), "Currency", *labels, "Total", "Customers"]
         body = [
             [_fit(str(row["key"] if row["key"] is not None else "—"), 30), row["currency"]]
-            + [_grouped(row[b]) for b in labels]
-            + [_grouped(row["total"]), str(row["customer_count"])]
+            + [amount_grouped(row[b]) for b in labels]
+            + [amount_grouped(row["total"]), str(row["customer_count"])]
             for row in report["groups"]
         ]
         right_from = 2
@@ -723,10 +723,10 @@ def aging_table_text(report: dict) -> str:
     if report["totals"]:
         lines += ["", "Totals per currency", ""]
         total_rows = [
-            [currency, *(_grouped(t[b]) for b in labels)]
+            [currency, *(amount_grouped(t[b]) for b in labels)]
             + [
-                _grouped(t["overdue"]),
-                _grouped(t["total"]),
+                amount_grouped(t["overdue"]),
+                amount_grouped(t["total"]),
                 f"{Decimal(t['overdue_share']):.2%}",
                 t["dso"] or "—",
             ]

@@ -9,6 +9,7 @@ urlpatterns = [
     path("worklist/tasks/<int:task_id>/done/", views_worklist.task_done, name="task_done"),
     path("worklist/tasks/<int:task_id>/skip/", views_worklist.task_skip, name="task_skip"),
     path("aging/", views.aging, name="aging"),
+    path("aging/export.<str:file_format>", views.aging_export, name="aging_export"),
     path("customers/", views.customers, name="customer_list"),
     # Codes may hold "/", so the pages under a customer come before the customer itself.
     path("customers/<path:code>/timeline/", views_customer.customer_timeline_more, name="customer_timeline"),

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from huikuan.accounts.models import Role
 from huikuan.accounts.services import user_create
@@ -101,6 +105,49 @@ def test_a_bad_as_of_date_is_reported_and_today_is_used(signed_in, ledger):
 
     assert response.status_code == 200
     assert response.context["form"].errors
+
+
+def test_the_aging_downloads_as_csv_xlsx_and_pdf(signed_in, ledger):
+    query = {"as_of": AS_OF.isoformat()}
+
+    csv_answer = signed_in.get("/aging/export.csv", query)
+    xlsx_answer = signed_in.get("/aging/export.xlsx", query)
+    pdf_answer = signed_in.get("/aging/export.pdf", query)
+
+    assert csv_answer["Content-Disposition"] == 'attachment; filename="aging-2024-06-30.csv"'
+    lines = csv_answer.content.decode("utf-8-sig").splitlines()
+    assert lines[0] == "code,name,currency,current,1-30,31-60,61-90,91-180,181-365,365+,total"
+    assert "C0001,上海华东机电设备有限公司,CNY,80000.00,1234.50,0.00,0.00,0.00,0.00,0.00,81234.50" in lines
+    workbook = load_workbook(io.BytesIO(xlsx_answer.content))
+    rows = list(workbook["Aging"].iter_rows(values_only=True))
+    assert rows[0][:3] == ("code", "name", "currency") and len(rows) == 3
+    assert next(row for row in rows if row[0] == "C0002")[-1] == Decimal("2500.00")
+    assert pdf_answer["Content-Type"] == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf_answer.content)).pages)
+    assert "Receivables aging" in text and "2024-06-30" in text
+    assert "上海华东机电设备有限公司" in text and "81,234.50" in text
+
+
+def test_the_aging_download_groups_by_collector_and_refuses_an_unknown_format(signed_in, ledger):
+    grouped = signed_in.get("/aging/export.csv", {"as_of": AS_OF.isoformat(), "by": "collector"})
+
+    assert grouped["Content-Disposition"].endswith('aging-2024-06-30-by-collector.csv"')
+    assert grouped.content.decode("utf-8-sig").splitlines()[0].startswith("collector,currency,current")
+    assert signed_in.get("/aging/export.doc").status_code == 404
+
+
+def test_a_collectors_aging_download_holds_only_their_customers(client, ledger):
+    alice = user_create(username="alice", role=Role.COLLECTOR, password="s3cret-pass", name="Alice")
+    ledger["northwind"].collector = alice
+    ledger["northwind"].save(update_fields=["collector"])
+    client.force_login(alice)
+
+    csv_text = client.get("/aging/export.csv", {"as_of": AS_OF.isoformat()}).content.decode("utf-8-sig")
+    pdf = client.get("/aging/export.pdf", {"as_of": AS_OF.isoformat()}).content
+    pdf_text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+    assert [line.split(",")[0] for line in csv_text.splitlines()[1:]] == ["C0002"]
+    assert "C0002" in pdf_text and "C0001" not in pdf_text and "CNY" not in pdf_text
 
 
 def test_switching_to_chinese_shows_chinese_text_and_formats(signed_in, ledger):

@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from huikuan.core.money import Money
 from huikuan.ledger import aging_report
@@ -468,6 +469,22 @@ def test_xlsx_has_numeric_amounts_with_the_currencys_decimals_and_a_totals_sheet
     assert [(t[1], t[totals[0].index("total")]) for t in totals[1:]] == [("CNY", 1234.56), ("JPY", 700)]
 
 
+def test_pdf_lists_customers_by_balance_with_the_totals_per_currency(tmp_path, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    make_invoice(make_customer("X1", name="上海华东机电设备有限公司"), "1234.56", issue_date=date(2024, 1, 1))
+    make_invoice(make_customer("X2"), "98765.40", issue_date=date(2024, 2, 10))
+    make_invoice(make_customer("X3"), "700", "JPY", issue_date=date(2024, 2, 10))
+    target = tmp_path / "aging.pdf"
+
+    _run("--as-of", "2024-02-15", "--format", "pdf", "--output", str(target))
+
+    text = "".join(page.extract_text() for page in PdfReader(target).pages)
+    assert "应收账款账龄分析" in text and "2024-02-15" in text
+    assert "上海华东机电设备有限公司" in text and "98,765.40" in text and "99,999.96" in text
+    assert text.index("X2") < text.index("X1")  # the largest balance first
+    assert "JPY" in text and "700" in text
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -476,7 +493,8 @@ def test_xlsx_has_numeric_amounts_with_the_currencys_decimals_and_a_totals_sheet
         (["--buckets", "30,20"], "--buckets: buckets must increase: 20 comes after 30"),
         (["--buckets", "abc"], "--buckets: bucket 'abc' is not a whole number of days"),
         (["--by", "region"], "--by: 'region' is not one of customer, collector, grade, currency"),
-        (["--format", "pdf"], "--format: 'pdf' is not one of table, json, csv, xlsx"),
+        (["--format", "html"], "--format: 'html' is not one of table, json, csv, xlsx, pdf"),
+        (["--format", "pdf"], "--format pdf writes a file: give it with --output FILE.pdf"),
         (["--format", "xlsx"], "--format xlsx writes a file: give it with --output FILE.xlsx"),
     ],
 )

@@ -1,24 +1,22 @@
-"""``huikuan aging``: receivables by days past due as of a date, as a table, JSON, CSV or XLSX."""
+"""``huikuan aging``: receivables by days past due as of a date, as a table, JSON, CSV, XLSX or PDF."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from huikuan.core.errors import HuikuanError
-from huikuan.core.money import exponent
 from huikuan.ledger.aging import buckets_parse
+from huikuan.ledger.aging_export import aging_csv, aging_pdf, aging_xlsx
 from huikuan.ledger.aging_report import GROUPINGS, aging_build, aging_table_text
 
-FORMATS = ("table", "json", "csv", "xlsx")
+FORMATS = ("table", "json", "csv", "xlsx", "pdf")
 
 
 def _usage_error(message: str) -> CommandError:
@@ -30,68 +28,6 @@ def _parse_date(text: str) -> date:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise _usage_error(f"--as-of: {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2024-06-30")
-
-
-def _row_key(report: dict) -> list[str]:
-    by = report.get("by", "customer")
-    if by == "customer":
-        return ["code", "name", "currency"]
-    return ["currency"] if by == "currency" else [by, "currency"]
-
-
-def _rows(report: dict) -> list[dict[str, Any]]:
-    """Return the rows to export: customers, or the groups when the report is grouped."""
-    by = report.get("by", "customer")
-    if by == "customer":
-        return report["customers"]
-    return [{by: row["key"] or "", **row} for row in report["groups"]]
-
-
-def aging_csv(report: dict) -> str:
-    """Return the report as CSV: a header, then one row per customer (or group)."""
-    header = _row_key(report) + report["buckets"] + ["total"]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    for row in _rows(report):
-        writer.writerow([row[column] for column in header])
-    return out.getvalue()
-
-
-def _number_format(currency: str) -> str:
-    places = exponent(currency)
-    return "#,##0" + ("." + "0" * places if places else "")
-
-
-def aging_xlsx(report: dict, path: Path) -> None:
-    """Write the report as an XLSX workbook: an aging sheet and a totals sheet, amounts numeric."""
-    from openpyxl import Workbook
-
-    labels = report["buckets"]
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "Aging"
-    keys = _row_key(report)
-    sheet.append(keys + labels + ["total"])
-    for row in _rows(report):
-        sheet.append([row[key] for key in keys] + [Decimal(row[label]) for label in labels + ["total"]])
-        number_format = _number_format(row["currency"])
-        for cell in sheet[sheet.max_row][len(keys) :]:
-            cell.number_format = number_format
-    totals = workbook.create_sheet("Totals")
-    measures = labels + ["overdue", "total"]
-    totals.append(["as_of", "currency", *measures, "customer_count", "dso", "overdue_share"])
-    for currency, entry in report["totals"].items():
-        totals.append(
-            [report["as_of"], currency, *(Decimal(entry[m]) for m in measures)]
-            + [entry["customer_count"], Decimal(entry["dso"]), Decimal(entry["overdue_share"])]
-        )
-        cells = totals[totals.max_row]
-        for cell in cells[2 : 2 + len(measures)]:
-            cell.number_format = _number_format(currency)
-        cells[-2].number_format = "0.0"
-        cells[-1].number_format = "0.00%"
-    workbook.save(path)
 
 
 class Command(BaseCommand):
@@ -119,7 +55,7 @@ class Command(BaseCommand):
             "--format", metavar="|".join(FORMATS), default="table", help="output format (default table)"
         )
         parser.add_argument(
-            "--output", metavar="FILE", help="write to FILE instead of the screen (needed for xlsx)"
+            "--output", metavar="FILE", help="write to FILE instead of the screen (needed for xlsx and pdf)"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -129,8 +65,10 @@ class Command(BaseCommand):
             raise _usage_error(f"--by: {by!r} is not one of {', '.join(GROUPINGS)}")
         if output_format not in FORMATS:
             raise _usage_error(f"--format: {output_format!r} is not one of {', '.join(FORMATS)}")
-        if output_format == "xlsx" and not output:
-            raise _usage_error("--format xlsx writes a file: give it with --output FILE.xlsx")
+        if output_format in ("xlsx", "pdf") and not output:
+            raise _usage_error(
+                f"--format {output_format} writes a file: give it with --output FILE.{output_format}"
+            )
         try:
             buckets = buckets_parse(options["buckets"])
         except HuikuanError as error:
@@ -152,6 +90,8 @@ class Command(BaseCommand):
         try:
             if output_format == "xlsx":
                 aging_xlsx(report, Path(output))
+            elif output_format == "pdf":
+                Path(output).write_bytes(aging_pdf(report, language=settings.LANGUAGE_CODE))
             else:
                 # A byte-order mark lets Excel open the CSV with Chinese names intact.
                 Path(output).write_text(text, encoding="utf-8-sig" if output_format == "csv" else "utf-8")
