@@ -133,10 +133,14 @@ class Command(BaseCommand):
         call_command("serve", host=host, port=port)
 
     def _review(self, as_of: date) -> None:
-        """The day's collections review, as the worker runs it before the dunning run."""
+        """The day's collections review, as the worker runs it before the dunning run.
+
+        Without the monthly statements: in the first days of a month the worker would issue and
+        e-mail a PDF statement to every customer, which would only slow the demo's start.
+        """
         from huikuan.collections.services import collections_review
 
-        result = collections_review(as_of=as_of)
+        result = collections_review(as_of=as_of, statements=False)
         promises = result["promises"]
         broken = promises.get("broken", 0) if isinstance(promises, dict) else 0
         self.stdout.write(
