@@ -19,7 +19,7 @@ from huikuan.ledger.aging import (
     month_shift,
     share,
 )
-from huikuan.ledger.aging_report import _column_formatter, _formatter, _grouped
+from huikuan.ledger.aging_report import _column_formatter, _formatter, amount_grouped
 
 bounds_strategy = st.lists(st.integers(min_value=1, max_value=2000), min_size=1, max_size=8, unique=True).map(
     lambda values: tuple(sorted(values))
@@ -216,7 +216,7 @@ def test_the_reports_fast_amount_format_matches_format_minor(minor, currency):
     ],
 )
 def test_table_amounts_get_thousands_separators(amount, shown):
-    assert _grouped(amount) == shown
+    assert amount_grouped(amount) == shown
 
 
 @given(
