@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "huikuan.dunning",
     "huikuan.messaging",
     "huikuan.collections",
+    "huikuan.banking",
     "huikuan.accounts",
     "huikuan.portal",
     "huikuan.web",
