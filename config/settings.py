@@ -198,6 +198,10 @@ HUIKUAN_BASE_URL = _env("BASE_URL", "http://127.0.0.1:8000").strip().rstrip("/")
 # The customer portal: how long a new link lives, and requests allowed per link per minute.
 HUIKUAN_PORTAL_LINK_DAYS = int(_env("PORTAL_LINK_DAYS", "30"))
 HUIKUAN_PORTAL_RATE_PER_MINUTE = int(_env("PORTAL_RATE_PER_MINUTE", "60"))
+# Bank matching: a proposal at least this sure (0-100) is applied without a person; the rest
+# waits for review. Unmatched money goes on the list of this user (a username; blank: nobody).
+HUIKUAN_BANK_AUTO_APPLY_CONFIDENCE = int(_env("BANK_AUTO_APPLY_CONFIDENCE", "90"))
+HUIKUAN_BANK_UNMATCHED_OWNER = _env("BANK_UNMATCHED_OWNER", "").strip()
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
