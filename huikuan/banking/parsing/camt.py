@@ -35,6 +35,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import fromstring
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from huikuan.banking.parsing import ParsedLine, ParsedStatement, StatementFormat, StatementParseError
 from huikuan.banking.parsing.common import (
@@ -89,7 +90,7 @@ def _document(data: bytes) -> Element:
         raise StatementParseError(_("The XML file is refused for safety: %(error)s") % {"error": error})
     except ParseError as error:
         raise StatementParseError(_("The XML file is not well-formed: %(error)s") % {"error": error})
-    except (ValueError, TypeError, RecursionError, MemoryError) as error:
+    except (ValueError, TypeError, LookupError, RecursionError, MemoryError) as error:
         raise StatementParseError(_("The XML file cannot be read: %(error)s") % {"error": error})
 
 
@@ -234,7 +235,11 @@ def _statement(element: Element, where: str) -> ParsedStatement:
         statement.lines.extend(_entry_lines(entry, f"{where}/Ntry[{number}]", statement))
     if not_booked:
         statement.warnings.append(
-            _("%(count)s entries not booked yet (%(statuses)s) were left out")
+            ngettext(
+                "%(count)s entry not booked yet (%(statuses)s) was left out",
+                "%(count)s entries not booked yet (%(statuses)s) were left out",
+                sum(not_booked.values()),
+            )
             % {
                 "count": sum(not_booked.values()),
                 "statuses": ", ".join(f"{status} {count}" for status, count in sorted(not_booked.items())),

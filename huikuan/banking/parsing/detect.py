@@ -26,7 +26,7 @@ from huikuan.core.tabular import CSV_SUFFIXES, XLSX_SUFFIXES
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 SNIFF_BYTES = 64 * 1024
 
-_MT940_START = re.compile(r"(?m)^[\x01\s]*(?:\{1:[^\n]*?\{4:\s*)?:20:")
+_MT940_START = re.compile(r"(?m)^[\x01 \t]*:20:|\{4:[\r\n \t]*:20:")
 _MT940_TAG = re.compile(r"(?m)^:(?:25|28C?|60[FM]|61|62[FM]):")
 
 

@@ -227,12 +227,17 @@ def _statement_from(transactions: mt940.models.Transactions, block: Block) -> Pa
     for index, transaction in enumerate(transactions):
         statement.lines.append(_line(transaction.data, currency, _where(block, ":61:", index)))
     booked = [line.booking_date for line in statement.lines]
-    balance_dates = [balance.date for balance in (opening, closing) if balance is not None and balance.date]
-    statement.period_start = min(booked) if booked else min(balance_dates, default=None)
-    statement.period_end = max(
-        [*booked, *([closing.date] if closing is not None and closing.date else [])], default=None
+    opening_date, closing_date = (
+        _plain_date(getattr(balance, "date", None)) for balance in (opening, closing)
     )
+    statement.period_start = min(booked) if booked else opening_date or closing_date
+    statement.period_end = max([*booked, *([closing_date] if closing_date else [])], default=opening_date)
     return statement_finished(statement)
+
+
+def _plain_date(value: object) -> date | None:
+    """Return the package's date subclass as a plain date."""
+    return date(value.year, value.month, value.day) if isinstance(value, date) else None
 
 
 def _balance(balance: Any, currency: str, line: int) -> Decimal | None:
@@ -262,8 +267,8 @@ class Details:
 def _line(data: dict[str, Any], currency: str, line_number: int) -> ParsedLine:
     where = _("MT940 line %(line)s") % {"line": line_number}
     amount = data.get("amount")
-    value_date = data.get("date")
-    if not isinstance(amount, mt940.models.Amount) or not isinstance(value_date, date):
+    value_date = _plain_date(data.get("date"))
+    if not isinstance(amount, mt940.models.Amount) or value_date is None:
         raise StatementParseError(_("%(where)s: the :61: line has no amount or date") % {"where": where})
     line_currency = currency_checked(amount.currency or currency, where)
     entry_date = data.get("entry_date")
@@ -280,9 +285,8 @@ def _line(data: dict[str, Any], currency: str, line_number: int) -> ParsedLine:
     if data.get("status"):
         extra["mark"] = str(data["status"]).upper()
     return ParsedLine(
-        booking_date=date(entry_date.year, entry_date.month, entry_date.day) if isinstance(entry_date, date)
-        else date(value_date.year, value_date.month, value_date.day),
-        value_date=date(value_date.year, value_date.month, value_date.day),
+        booking_date=_plain_date(entry_date) or value_date,
+        value_date=value_date,
         amount=amount_checked(amount.amount, line_currency, where),
         currency=line_currency,
         counterparty_name=details.name,

@@ -280,11 +280,12 @@ def tabular_parse(
         raise StatementParseError(error.message)
     except StatementParseError:
         raise
-    except (CellError, ValueError, TypeError, KeyError, IndexError, OSError, EOFError, LookupError) as error:
-        # openpyxl reading a damaged workbook, or a decoder the encoding names
-        raise StatementParseError(_("The file cannot be read: %(error)s") % {"error": str(error)[:200]})
+    except OSError as error:
+        raise StatementParseError(
+            _("The file cannot be read: %(error)s") % {"error": error.strerror or error}
+        )
     except Exception as error:
-        if xlsx:
+        if xlsx:  # openpyxl on a damaged workbook raises whatever its XML and zip layers raise
             raise StatementParseError(
                 _("Not a readable .xlsx workbook (%(error)s)") % {"error": str(error)[:200]}
             )
