@@ -314,13 +314,13 @@ def test_split_entry_without_a_reference_uses_the_transactions_own_references():
     assert [line.bank_reference for line in statement.lines] == ["T1", "T2"]
 
 
-def test_two_entries_the_bank_gave_the_same_reference_stay_two_lines():
+def test_two_entries_the_bank_gave_the_same_reference_keep_it_as_given():
     entry = """<Ntry><Amt Ccy="EUR">5.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>
       <BookgDt><Dt>2024-03-01</Dt></BookgDt><AcctSvcrRef>SAME</AcctSvcrRef></Ntry>"""
 
     [statement] = camt_parse(camt(6, entry * 2, balances=""))
 
-    assert [line.bank_reference for line in statement.lines] == ["SAME", "SAME#2"]
+    assert [line.bank_reference for line in statement.lines] == ["SAME", "SAME"]
 
 
 def test_splitting_warns_when_the_transactions_do_not_add_up_to_the_entry():

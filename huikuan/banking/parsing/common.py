@@ -1,12 +1,15 @@
 """What every statement parser shares: amounts checked against the currency, fields cut to the
-lengths the database keeps, bank references made unique within a statement, and the balance check.
+lengths the database keeps, and the balance check.
+
+A bank reference the bank repeats within a statement is passed on as it is: the line identity
+(``huikuan.banking.identity``) then falls back to the line's content, which stays the same when
+an overlapping file holds only some of those lines.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections import Counter
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
@@ -85,31 +88,6 @@ def line_fitted(line: ParsedLine) -> ParsedLine:
     return dataclasses.replace(line, **changes) if changes else line
 
 
-def references_made_unique(lines: list[ParsedLine]) -> list[ParsedLine]:
-    """Return the lines with a bank reference repeated within the statement numbered ``REF#2``, ``REF#3``.
-
-    A line's identity is built from its bank reference, so two entries the bank gave the same
-    reference must not collapse into one. The numbering follows the file's order, so importing
-    the same file again gives the same references.
-    """
-    counts = Counter(line.bank_reference for line in lines if line.bank_reference)
-    if all(count == 1 for count in counts.values()):
-        return lines
-    seen: Counter[str] = Counter()
-    result = []
-    for line in lines:
-        reference = line.bank_reference
-        if reference and counts[reference] > 1:
-            seen[reference] += 1
-            if seen[reference] > 1:
-                suffix = f"#{seen[reference]}"
-                line = dataclasses.replace(
-                    line, bank_reference=reference[: FIELD_LENGTHS["bank_reference"] - len(suffix)] + suffix
-                )
-        result.append(line)
-    return result
-
-
 def balance_warning(statement: ParsedStatement) -> str | None:
     """Return a warning when opening balance + lines differs from the closing balance, else None.
 
@@ -137,8 +115,8 @@ def balance_warning(statement: ParsedStatement) -> str | None:
 
 
 def statement_finished(statement: ParsedStatement) -> ParsedStatement:
-    """Fit and de-duplicate the lines, cut the statement's own fields, and add the balance warning."""
-    statement.lines = references_made_unique([line_fitted(line) for line in statement.lines])
+    """Fit the lines and the statement's own fields to the database, and add the balance warning."""
+    statement.lines = [line_fitted(line) for line in statement.lines]
     statement.identification = statement.identification[:IDENTIFICATION_LENGTH]
     statement.account_number = account_clean(statement.account_number)
     if statement.period_start is None and statement.lines:
