@@ -1,0 +1,1029 @@
+"""Matching bank credits to open invoices for whole statements at once, and the review of the rest.
+
+:func:`bank_match` reads every NEW credit line, finds the invoices their texts name through one
+streamed pass over the open invoices' number keys (:mod:`huikuan.banking.matching`), the payers
+through one read of the learned aliases and the customers' names, and then decides the lines in
+batches, each in its own transaction: the open invoices of the batch's candidate customers are
+read (and locked), each line is weighed by the pure rules, and
+
+- a proposal at or above ``HUIKUAN_BANK_AUTO_APPLY_CONFIDENCE`` (default 90) that names invoices
+  is applied: a bank-transfer payment (``external_id`` "bank-line:<line id>") allocated by the
+  ledger's own rule — the invoices named first, then the oldest due, the rest on account —
+  short payments recorded, the payer's account and name learned; the line becomes APPLIED;
+- a lesser proposal is saved for a person, the line waits in REVIEW;
+- a line nobody fits (or only by a guess below 30) is unapplied cash, UNMATCHED, owned by the
+  user ``HUIKUAN_BANK_UNMATCHED_OWNER`` names, if any.
+
+A crash loses at most the batch in flight, which stays NEW and is matched by the next run; the
+unique payment id keeps a line from ever being paid twice. Short payments become collector tasks
+before the run returns.
+
+A line a person reviews goes through :func:`proposal_accept`, :func:`line_apply`,
+:func:`line_split`, :func:`line_leave_on_account` or :func:`line_exclude`, each one transaction
+that refuses a line already applied or excluded.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from huikuan.banking.matching import (
+    AmountFit,
+    CandidateCustomer,
+    CreditFacts,
+    InvoiceRef,
+    LineDecision,
+    OpenInvoice,
+    PayerEvidence,
+    Proposal,
+    ReferenceToken,
+    account_key,
+    candidate_ids,
+    charges_tolerance,
+    decision_for,
+    payer_name_key,
+    proposal_make,
+    reference_keys,
+    reference_tokens,
+    references_find,
+    token_keys,
+)
+from huikuan.banking.models import (
+    BankStatementLine,
+    LineStatus,
+    MatchProposal,
+    PayerAlias,
+    PayerAliasKind,
+)
+from huikuan.core.audit import audit_record, audit_snapshot
+from huikuan.core.errors import HuikuanError, NotFound
+from huikuan.core.models import AuditAction, AuditEntry
+from huikuan.core.money import Money, format_minor, to_minor
+from huikuan.core.tabular import chunked, rows_insert, rows_update
+from huikuan.customers.models import Customer
+from huikuan.ledger.allocation import OpenItem, allocation_order, plan_allocation
+from huikuan.ledger.models import Allocation, Invoice, Payment, PaymentMethod, ShortPayment
+from huikuan.ledger.services import (
+    PaymentIdTaken,
+    invoice_balances_refresh,
+    payment_balances_refresh,
+    payment_record,
+)
+
+AUTO_APPLY_CONFIDENCE = 90
+# Bank charges: a credit this much short of the invoices it pays still counts as paying them.
+CHARGES_PERCENT = "2"  # of the credit
+CHARGES_MAX = "50"  # major units of the credit's currency
+# Lines decided and written per transaction; a crash loses at most one batch's work.
+BATCH_LINES = 1000
+# How many lines' decisions the summary lists (the counts and amounts cover every line).
+DECISIONS_LISTED = 100
+# Who acted, in the audit trail, when nobody did.
+ACTOR_LABEL = "bank match"
+# A payment id from a bank line: the first (or only) payment of line 17 is "bank-line:17"; the
+# other parts of a split line "bank-line:17#2", "bank-line:17#3" ...
+EXTERNAL_ID = "bank-line:{line}"
+
+
+class BankMatchError(HuikuanError):
+    code = "bank_line_invalid"
+
+
+class BankLineNotFound(NotFound):
+    code = "bank_line_not_found"
+
+
+class LineAlreadyApplied(BankMatchError):
+    code = "bank_line_applied"
+    status = 409
+
+
+class LineExcluded(BankMatchError):
+    code = "bank_line_excluded"
+    status = 409
+
+
+class LineNotCredit(BankMatchError):
+    code = "bank_line_not_credit"
+
+
+class NoProposal(BankMatchError):
+    code = "bank_line_no_proposal"
+    status = 409
+
+
+class SplitMismatch(BankMatchError):
+    code = "bank_split_mismatch"
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+def auto_apply_threshold() -> int:
+    """Return the confidence (0-100) from which a proposal is applied without review."""
+    return int(getattr(settings, "HUIKUAN_BANK_AUTO_APPLY_CONFIDENCE", AUTO_APPLY_CONFIDENCE))
+
+
+def charges_tolerance_minor(amount_minor: int, currency: str) -> int:
+    """Return how much less than its invoices a credit may be and still pay them (bank charges).
+
+    ``HUIKUAN_BANK_CHARGES_PERCENT`` of the credit (default 2), at most ``HUIKUAN_BANK_CHARGES_MAX``
+    major units (default 50; a mapping currency → amount, with "*" for the others, also works).
+    """
+    percent = getattr(settings, "HUIKUAN_BANK_CHARGES_PERCENT", CHARGES_PERCENT)
+    cap: Any = getattr(settings, "HUIKUAN_BANK_CHARGES_MAX", CHARGES_MAX)
+    if isinstance(cap, dict):
+        cap = cap.get(currency, cap.get("*", CHARGES_MAX))
+    return charges_tolerance(amount_minor, percent=percent, cap_minor=to_minor(Decimal(str(cap)), currency))
+
+
+def unmatched_owner() -> Any:
+    """Return the user who owns unapplied cash (``HUIKUAN_BANK_UNMATCHED_OWNER``), or None."""
+    username = str(getattr(settings, "HUIKUAN_BANK_UNMATCHED_OWNER", "") or "").strip()
+    if not username:
+        return None
+    return get_user_model().objects.filter(username=username, is_active=True).first()
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Line:
+    pk: int
+    booking_date: date
+    currency: str
+    amount_minor: int
+    payer_name: str
+    payer_account: str
+    remittance: str
+    structured_reference: str
+    status: str
+    tokens: list[ReferenceToken] = field(default_factory=list)
+    name_key: str = ""
+    account_key: str = ""
+
+
+@dataclass(slots=True)
+class _Context:
+    as_of: date
+    actor: Any
+    threshold: int
+    owner_id: int | None
+    index: dict[str, list[InvoiceRef]]
+    accounts: dict[str, dict[int, int]]  # account key → customer → confirmations
+    names: dict[str, dict[int, int]]  # name key → customer → confirmations
+    customer_names: dict[str, set[int]]  # name key → customers with that name or legal name
+    decisions_limit: int
+    summary: _Summary
+
+
+@dataclass(slots=True)
+class _Summary:
+    lines: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+    amounts: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    fits: Counter[str] = field(default_factory=Counter)
+    payments: int = 0
+    allocations: int = 0
+    short_payments: int = 0
+    aliases_learned: int = 0
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def add(self, line: _Line, status: str, decision: dict[str, Any], limit: int) -> None:
+        self.counts[status] += 1
+        self.amounts[status][line.currency] += line.amount_minor
+        if len(self.decisions) < limit:
+            self.decisions.append(decision)
+
+
+def bank_match(
+    *,
+    as_of: date | None = None,
+    actor: Any = None,
+    line_ids: Sequence[int] | None = None,
+    batch_size: int = BATCH_LINES,
+    decisions_limit: int = DECISIONS_LISTED,
+) -> dict[str, Any]:
+    """Match every NEW credit line (or the lines given) and return what became of them.
+
+    ``line_ids`` limits the run to those lines and may include lines waiting in REVIEW or
+    UNMATCHED, which are weighed again (their old proposal replaced); applied, excluded and
+    debit lines are never touched. ``as_of`` (default: today) dates the short-payment tasks.
+
+    The summary (JSON-ready)::
+
+        {"as_of": "2026-12-07", "threshold": 90, "lines": 120,
+         "applied": 100, "review": 15, "unmatched": 5,
+         "amounts": {"applied": {"CNY": "123456.00"}, "review": {...}, "unmatched": {...}},
+         "payments": 100, "allocations": 131, "short_payments": 7, "short_payment_tasks": 7,
+         "aliases_learned": 180,
+         "fits": {"referenced": 80, "one_invoice": 12, ...},     # how the amounts fitted
+         "decisions": [{"line": 17, "status": "APPLIED", "amount": "100.00", "currency": "CNY",
+                        "customer": "C001", "invoices": ["INV-1"], "confidence": 95,
+                        "payment": 42, "reasons": ["..."]}, ...],   # the first `decisions_limit`
+         "decisions_listed": 100, "warnings": []}
+    """
+    as_of = as_of or timezone.localdate()
+    summary = _Summary()
+    owner = unmatched_owner()
+    wanted_owner = str(getattr(settings, "HUIKUAN_BANK_UNMATCHED_OWNER", "") or "").strip()
+    if wanted_owner and owner is None:
+        summary.warnings.append(
+            _(
+                "HUIKUAN_BANK_UNMATCHED_OWNER names %(user)s, who is not an active user; unapplied cash has no owner"
+            )
+            % {"user": wanted_owner}
+        )
+    lines = _lines_to_match(line_ids)
+    summary.lines = len(lines)
+    for line in lines:
+        line.tokens = reference_tokens(line.remittance, line.structured_reference)
+        line.name_key = payer_name_key(line.payer_name)
+        line.account_key = account_key(line.payer_account)
+    context = _Context(
+        as_of=as_of,
+        actor=actor if getattr(actor, "pk", None) else None,
+        threshold=auto_apply_threshold(),
+        owner_id=owner.pk if owner is not None else None,
+        index=_invoice_index(token_keys(token for line in lines for token in line.tokens)) if lines else {},
+        accounts={},
+        names={},
+        customer_names={},
+        decisions_limit=decisions_limit,
+        summary=summary,
+    )
+    if lines:
+        context.accounts, context.names = _alias_maps()
+        context.customer_names = _customer_name_index({line.name_key for line in lines if line.name_key})
+    for batch in chunked(lines, max(1, batch_size)):
+        _batch_match(batch, context)
+    from huikuan.collections.services import short_payments_to_tasks
+
+    tasks = short_payments_to_tasks(as_of=as_of)
+    return {
+        "as_of": as_of.isoformat(),
+        "threshold": context.threshold,
+        "lines": summary.lines,
+        "applied": summary.counts[LineDecision.APPLY],
+        "review": summary.counts[LineDecision.REVIEW],
+        "unmatched": summary.counts[LineDecision.UNMATCHED],
+        "skipped": summary.counts["SKIPPED"],
+        "amounts": {
+            status.lower(): {
+                currency: format_minor(minor, currency)
+                for currency, minor in sorted(summary.amounts[status].items())
+            }
+            for status in (LineDecision.APPLY, LineDecision.REVIEW, LineDecision.UNMATCHED)
+        },
+        "payments": summary.payments,
+        "allocations": summary.allocations,
+        "short_payments": summary.short_payments,
+        "short_payment_tasks": tasks,
+        "aliases_learned": summary.aliases_learned,
+        "fits": dict(sorted(summary.fits.items())),
+        "decisions": summary.decisions,
+        "decisions_listed": len(summary.decisions),
+        "warnings": summary.warnings,
+    }
+
+
+def _lines_to_match(line_ids: Sequence[int] | None) -> list[_Line]:
+    queryset = BankStatementLine.objects.filter(amount_minor__gt=0)
+    if line_ids is None:
+        queryset = queryset.filter(status=LineStatus.NEW)
+    else:
+        queryset = queryset.filter(
+            pk__in=list(line_ids), status__in=[LineStatus.NEW, LineStatus.REVIEW, LineStatus.UNMATCHED]
+        )
+    rows = queryset.order_by("booking_date", "pk").values_list(
+        "pk",
+        "booking_date",
+        "currency",
+        "amount_minor",
+        "counterparty_name",
+        "counterparty_account",
+        "remittance",
+        "structured_reference",
+        "status",
+    )
+    return [_Line(*row) for row in rows.iterator(chunk_size=10_000)]
+
+
+def _invoice_index(wanted: set[str]) -> dict[str, list[InvoiceRef]]:
+    """Return the open invoices whose number keys some line's token has, by key (one streamed read)."""
+    index: dict[str, list[InvoiceRef]] = {}
+    if not wanted:
+        return index
+    rows = Invoice.objects.filter(open_minor__gt=0).values_list("pk", "number", "customer_id", "currency")
+    for pk, number, customer_id, currency in rows.iterator(chunk_size=20_000):
+        for key in reference_keys(number):
+            if key in wanted:
+                index.setdefault(key, []).append(InvoiceRef(pk, number, customer_id, currency))
+    return index
+
+
+def _alias_maps() -> tuple[dict[str, dict[int, int]], dict[str, dict[int, int]]]:
+    """Return the learned payer accounts and names: value → customer → confirmations."""
+    accounts: dict[str, dict[int, int]] = {}
+    names: dict[str, dict[int, int]] = {}
+    rows = PayerAlias.objects.values_list("kind", "value", "customer_id", "confirmations")
+    for kind, value, customer_id, confirmations in rows.iterator(chunk_size=20_000):
+        target = accounts if kind == PayerAliasKind.ACCOUNT else names
+        target.setdefault(value, {})[customer_id] = confirmations
+    return accounts, names
+
+
+def _customer_name_index(wanted: set[str]) -> dict[str, set[int]]:
+    """Return the customers whose name or legal name reduces to one of the payers' name keys."""
+    index: dict[str, set[int]] = {}
+    if not wanted:
+        return index
+    rows = Customer.objects.values_list("pk", "name", "legal_name")
+    for pk, name, legal_name in rows.iterator(chunk_size=20_000):
+        for key in {payer_name_key(name), payer_name_key(legal_name)}:
+            if key in wanted:
+                index.setdefault(key, set()).add(pk)
+    return index
+
+
+@dataclass(slots=True)
+class _OpenRow:
+    invoice_id: int
+    number: str
+    customer_id: int
+    currency: str
+    open_minor: int
+    due_date: date
+    issue_date: date
+
+
+@dataclass(slots=True)
+class _Apply:
+    line: _Line
+    customer_id: int
+    proposal: Proposal
+    plan: list[tuple[int, int]]  # (invoice id, amount) in the order applied
+    shorts: list[tuple[int, int]]  # (invoice id, still open) for invoices left partly paid
+    payment_id: int | None = None
+
+
+def _payer_evidence(line: _Line, context: _Context) -> PayerEvidence:
+    return PayerEvidence(
+        account_aliases=context.accounts.get(line.account_key, {}) if line.account_key else {},
+        name_aliases=context.names.get(line.name_key, {}) if line.name_key else {},
+        name_customers=frozenset(context.customer_names.get(line.name_key, ()))
+        if line.name_key
+        else frozenset(),
+    )
+
+
+def _batch_match(batch: Sequence[_Line], context: _Context) -> None:
+    """Decide and write one batch of lines in one transaction."""
+    with transaction.atomic():
+        locked = BankStatementLine.objects.filter(pk__in=[line.pk for line in batch], amount_minor__gt=0)
+        if connection.features.has_select_for_update_skip_locked:
+            locked = locked.select_for_update(skip_locked=True, of=("self",))
+        statuses = dict(locked.values_list("pk", "status"))
+        lines = []
+        for line in batch:
+            if statuses.get(line.pk) == line.status:
+                lines.append(line)
+            else:  # matched or changed meanwhile by someone else
+                context.summary.counts["SKIPPED"] += 1
+        if not lines:
+            return
+        already = {
+            external_id: (pk, customer_id)
+            for external_id, pk, customer_id in Payment.objects.filter(
+                external_id__in=[EXTERNAL_ID.format(line=line.pk) for line in lines]
+            ).values_list("external_id", "pk", "customer_id")
+        }
+        evidence = {}
+        hits = {}
+        wanted: set[int] = set()
+        for line in lines:
+            evidence[line.pk] = _payer_evidence(line, context)
+            hits[line.pk] = references_find(line.tokens, context.index)
+            wanted.update(candidate_ids(hits[line.pk], evidence[line.pk]))
+        customers, open_rows = _candidates_load(wanted)
+        open_now = {row.invoice_id: row.open_minor for rows in open_rows.values() for row in rows}
+        applies: list[_Apply] = []
+        proposals: dict[int, Proposal | None] = {}
+        updates: list[tuple[_Line, str, int | None]] = []  # (line, status, customer id)
+        for line in lines:
+            recorded = already.get(EXTERNAL_ID.format(line=line.pk))
+            if recorded is not None:
+                # Paid before a crash could record the line's status: link it, pay nothing again.
+                payment_id, customer_id = recorded
+                updates.append((line, LineDecision.APPLY, customer_id))
+                applies.append(
+                    _Apply(line, customer_id, Proposal(customer_id, (), 0, ()), [], [], payment_id)
+                )
+                continue
+            candidates = {
+                customer_id: CandidateCustomer(
+                    customer_id=customer_id,
+                    label=customers[customer_id][0],
+                    name_keys=customers[customer_id][1],
+                    open_invoices=[
+                        OpenInvoice(
+                            row.invoice_id,
+                            row.number,
+                            row.currency,
+                            open_now[row.invoice_id],
+                            row.due_date,
+                            row.issue_date,
+                        )
+                        for row in open_rows.get(customer_id, ())
+                        if open_now[row.invoice_id] > 0
+                    ],
+                )
+                for customer_id in candidate_ids(hits[line.pk], evidence[line.pk])
+                if customer_id in customers
+            }
+            credit = CreditFacts(
+                amount_minor=line.amount_minor,
+                currency=line.currency,
+                payer_name_key=line.name_key,
+                payer_account_key=line.account_key,
+                payer_name=line.payer_name,
+                payer_account=line.payer_account,
+                tolerance_minor=charges_tolerance_minor(line.amount_minor, line.currency),
+                booking_date=line.booking_date,
+            )
+            proposal = proposal_make(credit, hits[line.pk], evidence[line.pk], candidates)
+            proposals[line.pk] = proposal
+            status = decision_for(proposal, threshold=context.threshold)
+            if status == LineDecision.APPLY:
+                assert proposal is not None
+                plan, shorts = _plan(line, proposal, open_rows.get(proposal.customer_id, []), open_now)
+                applies.append(_Apply(line, proposal.customer_id, proposal, plan, shorts))
+            updates.append((line, status, proposal.customer_id if proposal is not None else None))
+            context.summary.fits[(proposal.amount_fit if proposal is not None else "") or "none"] += 1
+        _payments_write([a for a in applies if a.proposal.invoices], context)
+        _lines_write(updates, applies, proposals, customers, context)
+        context.summary.aliases_learned += _aliases_learn(
+            [(a.line.account_key, a.line.name_key, a.customer_id) for a in applies if a.proposal.invoices]
+        )
+
+
+def _candidates_load(
+    customer_ids: Iterable[int],
+) -> tuple[dict[int, tuple[str, tuple[str, ...]]], dict[int, list[_OpenRow]]]:
+    """Return the candidate customers (code, name keys) and their open invoices, oldest due first.
+
+    The invoices are locked for the batch (as ``payment_record`` locks them), so that a payment
+    recorded meanwhile cannot be spent twice.
+    """
+    ids = sorted(customer_ids)
+    customers: dict[int, tuple[str, tuple[str, ...]]] = {}
+    open_rows: dict[int, list[_OpenRow]] = defaultdict(list)
+    for chunk in chunked(ids, 2000):
+        for pk, code, name, legal_name in Customer.objects.filter(pk__in=chunk).values_list(
+            "pk", "code", "name", "legal_name"
+        ):
+            keys = tuple(k for k in dict.fromkeys((payer_name_key(name), payer_name_key(legal_name))) if k)
+            customers[pk] = (code, keys)
+        invoices = Invoice.objects.filter(customer_id__in=chunk, open_minor__gt=0).order_by("pk")
+        if connection.features.has_select_for_update:
+            invoices = invoices.select_for_update()
+        for row in invoices.values_list(
+            "pk", "number", "customer_id", "currency", "open_minor", "due_date", "issue_date"
+        ):
+            open_rows[row[2]].append(_OpenRow(*row))
+    for rows in open_rows.values():
+        rows.sort(key=lambda row: (row.due_date, row.invoice_id))
+    return customers, open_rows
+
+
+def _plan(
+    line: _Line, proposal: Proposal, rows: Sequence[_OpenRow], open_now: dict[int, int]
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Apply the credit as ``payment_record`` would, in memory: named first, then oldest due.
+
+    Updates ``open_now``; returns the allocations and the invoices left partly open by them.
+    """
+    numbers = proposal.invoice_numbers
+    by_number = {row.number: row.invoice_id for row in rows}
+    named = [by_number[number] for number in numbers if number in by_number]
+    items = [
+        OpenItem(key=row.invoice_id, open_minor=open_now[row.invoice_id], due_date=row.due_date)
+        for row in rows
+        if row.currency == line.currency
+        and open_now[row.invoice_id] > 0
+        and (row.issue_date <= line.booking_date or row.invoice_id in named)
+    ]
+    plan = plan_allocation(line.amount_minor, allocation_order(items, named))
+    shorts = []
+    for invoice_id, take in plan:
+        open_now[invoice_id] -= take
+        if open_now[invoice_id] > 0:
+            shorts.append((invoice_id, open_now[invoice_id]))
+    return plan, shorts
+
+
+def _payments_write(applies: Sequence[_Apply], context: _Context) -> None:
+    """Record the batch's payments, allocations and short payments, then refresh the balances.
+
+    The same rows ``payment_record`` writes one payment at a time, including its audit entry.
+    """
+    if not applies:
+        return
+    created = Payment.objects.bulk_create(
+        [
+            Payment(
+                customer_id=a.customer_id,
+                received_date=a.line.booking_date,
+                currency=a.line.currency,
+                amount_minor=a.line.amount_minor,
+                unapplied_minor=a.line.amount_minor,
+                method=PaymentMethod.BANK_TRANSFER,
+                reference=_payment_reference(a.line.structured_reference, a.line.remittance),
+                payer_name=a.line.payer_name[:255],
+                external_id=EXTERNAL_ID.format(line=a.line.pk),
+            )
+            for a in applies
+        ]
+    )
+    for a, payment in zip(applies, created, strict=True):
+        a.payment_id = payment.pk
+    adapt_date = functools.lru_cache(maxsize=1024)(connection.ops.adapt_datefield_value)
+    now = timezone.now()
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    rows_insert(
+        Allocation,
+        ("payment", "invoice", "amount_minor", "allocation_date", "reverses", "created_at"),
+        [
+            (a.payment_id, pk, take, adapt_date(a.line.booking_date), None, stamp)
+            for a in applies
+            for pk, take in a.plan
+        ],
+    )
+    touched = sorted({pk for a in applies for pk, _take in a.plan})
+    for ids in chunked(touched, 2000):
+        invoice_balances_refresh(ids)
+    for ids in chunked([a.payment_id for a in applies if a.plan], 2000):
+        payment_balances_refresh(ids)
+    rows_insert(
+        ShortPayment,
+        ("payment", "invoice", "currency", "short_minor", "event_date", "created_at"),
+        [
+            (a.payment_id, pk, a.line.currency, short, adapt_date(a.line.booking_date), stamp)
+            for a in applies
+            for pk, short in a.shorts
+        ],
+    )
+    numbers = dict(Invoice.objects.filter(pk__in=touched).values_list("pk", "number")) if touched else {}
+    actor = context.actor
+    AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                actor=actor,
+                actor_label=actor.get_username() if actor is not None else ACTOR_LABEL,
+                customer_id=a.customer_id,
+                entity=Payment._meta.label_lower,
+                entity_id=str(a.payment_id),
+                action=AuditAction.CREATE,
+                after={
+                    "id": a.payment_id,
+                    "customer_id": a.customer_id,
+                    "received_date": a.line.booking_date.isoformat(),
+                    "currency": a.line.currency,
+                    "amount_minor": a.line.amount_minor,
+                    "unapplied_minor": a.line.amount_minor - sum(take for _pk, take in a.plan),
+                    "method": PaymentMethod.BANK_TRANSFER,
+                    "reference": _payment_reference(a.line.structured_reference, a.line.remittance),
+                    "payer_name": a.line.payer_name[:255],
+                    "external_id": EXTERNAL_ID.format(line=a.line.pk),
+                    "allocations": [[numbers.get(pk, pk), take] for pk, take in a.plan],
+                },
+            )
+            for a in applies
+        ],
+        batch_size=1000,
+    )
+    summary = context.summary
+    summary.payments += len(applies)
+    summary.allocations += sum(len(a.plan) for a in applies)
+    summary.short_payments += sum(len(a.shorts) for a in applies)
+
+
+def _payment_reference(structured: str, remittance: str) -> str:
+    return " ".join((structured or remittance).split())[:255]
+
+
+def _lines_write(
+    updates: Sequence[tuple[_Line, str, int | None]],
+    applies: Sequence[_Apply],
+    proposals: dict[int, Proposal | None],
+    customers: dict[int, tuple[str, tuple[str, ...]]],
+    context: _Context,
+) -> None:
+    """Set each line's status (and customer, payment, owner); save the proposals made."""
+    payment_of = {a.line.pk: a.payment_id for a in applies}
+    now = timezone.now()
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    actor_id = context.actor.pk if context.actor is not None else None
+    rows = []
+    for line, status, customer_id in updates:
+        applied = status == LineDecision.APPLY
+        rows.append(
+            (
+                status,
+                customer_id if applied else None,
+                payment_of.get(line.pk) if applied else None,
+                context.owner_id if status == LineStatus.UNMATCHED else None,
+                stamp if applied else None,
+                actor_id if applied else None,
+                line.pk,
+            )
+        )
+        proposal = proposals.get(line.pk)
+        context.summary.add(
+            line,
+            status,
+            {
+                "line": line.pk,
+                "status": status,
+                "amount": format_minor(line.amount_minor, line.currency),
+                "currency": line.currency,
+                "customer": customers[proposal.customer_id][0] if proposal is not None else None,
+                "invoices": proposal.invoice_numbers if proposal is not None else [],
+                "confidence": proposal.confidence if proposal is not None else 0,
+                "payment": payment_of.get(line.pk) if applied else None,
+                "reasons": list(proposal.reasons) if proposal is not None else [],
+            },
+            context.decisions_limit,
+        )
+    rows_update(
+        BankStatementLine, ("status", "customer", "payment", "owner", "matched_at", "matched_by"), rows
+    )
+    decided = [line for line, _status, _customer in updates if line.pk in proposals]
+    MatchProposal.objects.filter(line_id__in=[line.pk for line in decided]).delete()
+    made = []
+    for line in decided:
+        proposal = proposals[line.pk]
+        if proposal is None:
+            continue
+        invoices = [
+            {"number": number, "amount": format_minor(amount, line.currency)}
+            for number, amount in proposal.invoices
+        ]
+        made.append(
+            MatchProposal(
+                line_id=line.pk,
+                customer_id=proposal.customer_id,
+                invoices=invoices,
+                confidence=proposal.confidence,
+                reasons=list(proposal.reasons),
+            )
+        )
+    MatchProposal.objects.bulk_create(made, batch_size=1000)
+
+
+def _aliases_learn(pairs: Sequence[tuple[str, str, int]]) -> int:
+    """Count each (payer account, payer name) → customer of confirmed matches as learned aliases.
+
+    Returns how many confirmations were counted.
+    """
+    wanted: Counter[tuple[str, str, int]] = Counter()
+    for account, name, customer_id in pairs:
+        if account:
+            wanted[(PayerAliasKind.ACCOUNT, account[:200], customer_id)] += 1
+        if name:
+            wanted[(PayerAliasKind.NAME, name[:200], customer_id)] += 1
+    if not wanted:
+        return 0
+    now = timezone.now()
+    existing: dict[tuple[str, str, int], tuple[int, int]] = {}
+    for kind in (PayerAliasKind.ACCOUNT, PayerAliasKind.NAME):
+        values = sorted({value for k, value, _c in wanted if k == kind})
+        for chunk in chunked(values, 2000):
+            for pk, value, customer_id, confirmations in PayerAlias.objects.filter(
+                kind=kind, value__in=chunk
+            ).values_list("pk", "value", "customer_id", "confirmations"):
+                existing[(kind, value, customer_id)] = (pk, confirmations)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    rows_update(
+        PayerAlias,
+        ("confirmations", "last_confirmed_at"),
+        [
+            (existing[key][1] + count, stamp, existing[key][0])
+            for key, count in wanted.items()
+            if key in existing
+        ],
+    )
+    PayerAlias.objects.bulk_create(
+        [
+            PayerAlias(kind=kind, value=value, customer_id=customer_id, confirmations=count)
+            for (kind, value, customer_id), count in wanted.items()
+            if (kind, value, customer_id) not in existing
+        ],
+        batch_size=1000,
+        ignore_conflicts=True,
+    )
+    return sum(wanted.values())
+
+
+# --- review ---------------------------------------------------------------------------------
+
+
+def _line_for_payment(line: BankStatementLine) -> BankStatementLine:
+    """Lock the line and check it may still be paid: a NEW, REVIEW or UNMATCHED credit."""
+    locked = BankStatementLine.objects.select_for_update().filter(pk=line.pk).first()
+    if locked is None:
+        raise BankLineNotFound(_("bank line %(line)s does not exist") % {"line": line.pk})
+    if locked.status == LineStatus.APPLIED:
+        raise LineAlreadyApplied(
+            _("bank line %(line)s is already applied (payment %(payment)s); it cannot be applied again")
+            % {"line": locked.pk, "payment": locked.payment_id}
+        )
+    if locked.status == LineStatus.EXCLUDED:
+        raise LineExcluded(
+            _("bank line %(line)s was excluded as not a customer payment") % {"line": locked.pk}
+        )
+    if locked.amount_minor <= 0:
+        raise LineNotCredit(
+            _("bank line %(line)s is money paid out, not a customer payment") % {"line": locked.pk}
+        )
+    return locked
+
+
+def _line_applied(
+    line: BankStatementLine, *, customer_id: int | None, payment: Payment, actor: Any, how: str
+) -> None:
+    before = audit_snapshot(line, ["status", "customer", "payment", "owner"])
+    line.status = LineStatus.APPLIED
+    line.customer_id = customer_id
+    line.payment = payment
+    line.owner = None
+    line.matched_at = timezone.now()
+    line.matched_by = actor if getattr(actor, "pk", None) else None
+    line.save(update_fields=["status", "customer", "payment", "owner", "matched_at", "matched_by"])
+    after = audit_snapshot(line, ["status", "customer", "payment", "owner"])
+    after["how"] = how
+    audit_record(
+        instance=line,
+        action=AuditAction.UPDATE,
+        actor=actor,
+        actor_label="" if getattr(actor, "pk", None) else ACTOR_LABEL,
+        before=before,
+        after=after,
+        customer_id=customer_id,
+    )
+
+
+def _pay(
+    line: BankStatementLine,
+    *,
+    customer: Customer,
+    amount: Money,
+    invoice_numbers: Sequence[str],
+    external_id: str,
+    actor: Any,
+) -> Payment:
+    return payment_record(
+        customer=customer,
+        received_date=line.booking_date,
+        amount=amount,
+        method=PaymentMethod.BANK_TRANSFER,
+        reference=_payment_reference(line.structured_reference, line.remittance),
+        payer_name=line.counterparty_name[:255],
+        invoice_numbers=list(invoice_numbers),
+        external_id=external_id,
+        actor=actor,
+    )
+
+
+def _learn_from(line: BankStatementLine, customer_ids: Iterable[int]) -> None:
+    account, name = account_key(line.counterparty_account), payer_name_key(line.counterparty_name)
+    _aliases_learn([(account, name, customer_id) for customer_id in dict.fromkeys(customer_ids)])
+
+
+def _tasks_for_short_payments(as_of: date | None) -> None:
+    from huikuan.collections.services import short_payments_to_tasks
+
+    short_payments_to_tasks(as_of=as_of or timezone.localdate())
+
+
+@transaction.atomic
+def proposal_accept(*, line: BankStatementLine, actor: Any = None, as_of: date | None = None) -> Payment:
+    """Apply a line as its proposal says: the proposed customer, the proposed invoices first."""
+    locked = _line_for_payment(line)
+    proposal = MatchProposal.objects.select_related("customer").filter(line=locked).first()
+    if proposal is None:
+        raise NoProposal(
+            _("bank line %(line)s has no proposal to accept; apply it to a customer instead")
+            % {"line": locked.pk}
+        )
+    numbers = [item["number"] for item in proposal.invoices]
+    payment = _pay(
+        locked,
+        customer=proposal.customer,
+        amount=Money(locked.amount_minor, locked.currency),
+        invoice_numbers=_still_open(numbers, proposal.customer_id),
+        external_id=EXTERNAL_ID.format(line=locked.pk),
+        actor=actor,
+    )
+    _line_applied(locked, customer_id=proposal.customer_id, payment=payment, actor=actor, how="accepted")
+    _learn_from(locked, [proposal.customer_id])
+    _tasks_for_short_payments(as_of)
+    line.refresh_from_db()
+    return payment
+
+
+def _still_open(numbers: Sequence[str], customer_id: int) -> list[str]:
+    """The proposed invoices still open: one paid since the proposal is left out, not an error."""
+    open_numbers = set(
+        Invoice.objects.filter(
+            number__in=list(numbers), customer_id=customer_id, open_minor__gt=0
+        ).values_list("number", flat=True)
+    )
+    return [number for number in numbers if number in open_numbers]
+
+
+@transaction.atomic
+def line_apply(
+    *,
+    line: BankStatementLine,
+    customer: Customer,
+    invoice_numbers: Sequence[str] = (),
+    actor: Any = None,
+    as_of: date | None = None,
+) -> Payment:
+    """Apply a line to the customer and invoices a person chose (the named invoices first)."""
+    locked = _line_for_payment(line)
+    payment = _pay(
+        locked,
+        customer=customer,
+        amount=Money(locked.amount_minor, locked.currency),
+        invoice_numbers=invoice_numbers,
+        external_id=EXTERNAL_ID.format(line=locked.pk),
+        actor=actor,
+    )
+    _line_applied(locked, customer_id=customer.pk, payment=payment, actor=actor, how="applied")
+    _learn_from(locked, [customer.pk])
+    _tasks_for_short_payments(as_of)
+    line.refresh_from_db()
+    return payment
+
+
+@transaction.atomic
+def line_split(
+    *,
+    line: BankStatementLine,
+    parts: Sequence[tuple[Customer, Sequence[str], Money]],
+    actor: Any = None,
+    as_of: date | None = None,
+) -> list[Payment]:
+    """Apply one credit as several payments: (customer, invoice numbers, amount) each.
+
+    The amounts must add up to the line exactly. The first part's payment is the line's
+    payment ("bank-line:<id>"), the others "bank-line:<id>#2", "#3" ...; the line keeps a
+    customer only when every part is for the same one.
+    """
+    locked = _line_for_payment(line)
+    if not parts:
+        raise SplitMismatch(_("a split needs at least one part"))
+    total = 0
+    for position, (_customer, _numbers, amount) in enumerate(parts, start=1):
+        if amount.currency != locked.currency:
+            raise SplitMismatch(
+                _("part %(part)s is in %(currency)s, the line in %(line_currency)s")
+                % {"part": position, "currency": amount.currency, "line_currency": locked.currency}
+            )
+        if amount.minor <= 0:
+            raise SplitMismatch(_("part %(part)s must be more than zero") % {"part": position})
+        total += amount.minor
+    if total != locked.amount_minor:
+        raise SplitMismatch(
+            _("the parts add up to %(total)s but the line is %(amount)s")
+            % {"total": Money(total, locked.currency), "amount": Money(locked.amount_minor, locked.currency)}
+        )
+    payments = []
+    for position, (customer, numbers, amount) in enumerate(parts, start=1):
+        external_id = EXTERNAL_ID.format(line=locked.pk) + ("" if position == 1 else f"#{position}")
+        payments.append(
+            _pay(
+                locked,
+                customer=customer,
+                amount=amount,
+                invoice_numbers=numbers,
+                external_id=external_id,
+                actor=actor,
+            )
+        )
+    customer_ids = {customer.pk for customer, _numbers, _amount in parts}
+    only = next(iter(customer_ids)) if len(customer_ids) == 1 else None
+    _line_applied(locked, customer_id=only, payment=payments[0], actor=actor, how="split")
+    _learn_from(locked, [customer.pk for customer, _numbers, _amount in parts])
+    _tasks_for_short_payments(as_of)
+    line.refresh_from_db()
+    return payments
+
+
+@transaction.atomic
+def line_leave_on_account(*, line: BankStatementLine, customer: Customer, actor: Any = None) -> Payment:
+    """Record the line as the customer's payment without applying it: unapplied, on account.
+
+    Written here like ``payment_record`` writes a payment (validation, audit entry), but with no
+    allocation, since ``payment_record`` always applies what it can.
+    """
+    locked = _line_for_payment(line)
+    external_id = EXTERNAL_ID.format(line=locked.pk)
+    if Payment.objects.filter(external_id=external_id).exists():
+        raise PaymentIdTaken(f"payment {external_id} already exists")
+    payment = Payment(
+        customer=customer,
+        received_date=locked.booking_date,
+        currency=locked.currency,
+        amount_minor=locked.amount_minor,
+        unapplied_minor=locked.amount_minor,
+        method=PaymentMethod.BANK_TRANSFER,
+        reference=_payment_reference(locked.structured_reference, locked.remittance),
+        payer_name=locked.counterparty_name[:255],
+        external_id=external_id,
+    )
+    payment.full_clean()
+    payment.save()
+    after = audit_snapshot(payment)
+    after["allocations"] = []
+    audit_record(instance=payment, action=AuditAction.CREATE, actor=actor, after=after)
+    _line_applied(locked, customer_id=customer.pk, payment=payment, actor=actor, how="on account")
+    _learn_from(locked, [customer.pk])
+    line.refresh_from_db()
+    return payment
+
+
+@transaction.atomic
+def line_exclude(*, line: BankStatementLine, reason: str, actor: Any = None) -> BankStatementLine:
+    """Take a credit out of matching for good: not a customer's payment (interest, a refund ...)."""
+    locked = _line_for_payment(line)
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise BankMatchError(_("say why the line is not a customer payment"), code="reason_missing")
+    before = audit_snapshot(locked, ["status", "customer", "owner"])
+    locked.status = LineStatus.EXCLUDED
+    locked.owner = None
+    locked.matched_at = timezone.now()
+    locked.matched_by = actor if getattr(actor, "pk", None) else None
+    locked.save(update_fields=["status", "owner", "matched_at", "matched_by"])
+    after = audit_snapshot(locked, ["status", "customer", "owner"])
+    after["reason"] = reason
+    audit_record(
+        instance=locked,
+        action=AuditAction.UPDATE,
+        actor=actor,
+        actor_label="" if getattr(actor, "pk", None) else ACTOR_LABEL,
+        before=before,
+        after=after,
+    )
+    line.refresh_from_db()
+    return line
+
+
+def line_payments(line: BankStatementLine) -> list[Payment]:
+    """Return the payments recorded from a line (several when it was split)."""
+    first = EXTERNAL_ID.format(line=line.pk)
+    return list(
+        Payment.objects.filter(Q(external_id=first) | Q(external_id__startswith=f"{first}#"))
+        .select_related("customer")
+        .order_by("pk")
+    )
+
+
+__all__ = [
+    "AmountFit",
+    "BankLineNotFound",
+    "BankMatchError",
+    "LineAlreadyApplied",
+    "LineExcluded",
+    "LineNotCredit",
+    "NoProposal",
+    "SplitMismatch",
+    "auto_apply_threshold",
+    "bank_match",
+    "charges_tolerance_minor",
+    "line_apply",
+    "line_exclude",
+    "line_leave_on_account",
+    "line_payments",
+    "line_split",
+    "proposal_accept",
+    "unmatched_owner",
+]
