@@ -14,6 +14,7 @@ from ninja import NinjaAPI, Router
 from ninja.security import HttpBearer
 
 from huikuan.accounts.access import require_write
+from huikuan.banking.api import bank_router
 from huikuan.collections.api import collections_router
 from huikuan.core.api_errors import exception_handlers_install
 from huikuan.core.auth import api_token_authenticate
@@ -65,6 +66,7 @@ api.add_router("/invoices", invoices_router)
 api.add_router("/payments", payments_router)
 api.add_router("/aging", aging_router)
 api.add_router("/dunning", dunning_router)
+api.add_router("/bank", bank_router)
 
 # Last, so that it only answers paths no router knows: a JSON 404 instead of an HTML page.
 unknown_router = Router()
