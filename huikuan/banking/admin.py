@@ -15,7 +15,12 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from huikuan.banking.models import BankAccount, BankStatement, BankStatementLine
-from huikuan.banking.services import account_number_normalise, bank_account_create
+from huikuan.banking.services import (
+    BankAccountInvalid,
+    account_number_normalise,
+    bank_account_create,
+    csv_mapping_check,
+)
 from huikuan.core.audit import audit_record, audit_snapshot
 from huikuan.core.models import AuditAction
 from huikuan.core.money import UnknownCurrency, format_minor, normalise_currency
@@ -48,8 +53,10 @@ class BankAccountForm(forms.ModelForm):
         mapping = self.cleaned_data.get("csv_mapping")
         if mapping in (None, ""):
             return {}
-        if not isinstance(mapping, dict):
-            raise forms.ValidationError(_("A column mapping is a JSON object."))
+        try:
+            csv_mapping_check(mapping)
+        except BankAccountInvalid as error:
+            raise forms.ValidationError(error.message) from None
         return mapping
 
 

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from huikuan.banking.identity import statement_line_identities
 from huikuan.banking.models import BankAccount, BankStatement, BankStatementLine, LineStatus
-from huikuan.banking.parsing import ParsedLine, ParsedStatement
+from huikuan.banking.parsing import ParsedLine, ParsedStatement, StatementParseError
 from huikuan.core.audit import audit_record
 from huikuan.core.errors import HuikuanError, NotFound
 from huikuan.core.models import AuditAction
@@ -106,8 +106,8 @@ def bank_account_create(
             _("Unknown currency %(currency)r: use an ISO 4217 code such as CNY or EUR.")
             % {"currency": currency}
         ) from None
-    if csv_mapping is not None and not isinstance(csv_mapping, dict):
-        raise BankAccountInvalid(_("A column mapping is a JSON object."))
+    if csv_mapping:
+        csv_mapping_check(csv_mapping)
     if BankAccount.objects.filter(name=name).exists():
         raise BankAccountInvalid(_("There is already a bank account named %(name)s.") % {"name": name})
     if number:
@@ -136,6 +136,16 @@ def bank_account_create(
             instance=account, action=AuditAction.CREATE, actor=actor, after=_account_snapshot(account)
         )
     return account
+
+
+def csv_mapping_check(mapping: Any) -> None:
+    """Refuse a column mapping the CSV/XLSX reader would refuse, before it is saved."""
+    from huikuan.banking.parsing.tabular import mapping_check
+
+    try:
+        mapping_check(mapping)
+    except StatementParseError as error:
+        raise BankAccountInvalid(error.message) from None
 
 
 def _account_snapshot(account: BankAccount) -> dict[str, Any]:
@@ -183,10 +193,13 @@ def _account_by_number(number: str) -> BankAccount | None:
 
 
 def csv_mapping_load(value: str) -> dict[str, Any]:
-    """Return a column mapping named on the command line: a JSON file, or a bank account's name.
+    """Return a column mapping named on the command line: a JSON file, a preset, or a bank account.
 
-    A bank account's name reuses the mapping saved on it (two accounts at the same bank).
+    A preset is one of the built-in bank layouts (``icbc``, ``ccb``, ...); a bank account's name
+    reuses the mapping saved on it (two accounts at the same bank).
     """
+    from huikuan.banking.parsing.tabular import PRESETS
+
     text = (value or "").strip()
     path = Path(text).expanduser()
     if text.lower().endswith(".json") or path.is_file():
@@ -201,11 +214,16 @@ def csv_mapping_load(value: str) -> dict[str, Any]:
         if not isinstance(mapping, dict):
             raise BankImportError(_("%(path)s must hold a JSON object.") % {"path": text})
         return mapping
+    if text.lower() in PRESETS:
+        return {"preset": text.lower()}
     account = BankAccount.objects.filter(name=text).first()
     if account is None or not account.csv_mapping:
         raise BankImportError(
-            _("%(mapping)s is neither a JSON mapping file nor a bank account with a saved mapping.")
-            % {"mapping": text}
+            _(
+                "%(mapping)s is neither a JSON mapping file, nor a preset (%(presets)s), nor a bank "
+                "account with a saved mapping."
+            )
+            % {"mapping": text, "presets": ", ".join(sorted(PRESETS))}
         )
     return dict(account.csv_mapping)
 
@@ -247,10 +265,11 @@ def bank_import(
 ) -> dict[str, Any]:
     """Import a bank file: store its statements and the lines not imported before.
 
-    Returns the import's summary: ``statements`` and ``lines`` in the file, ``new_lines``
-    stored, ``credits`` and ``debits`` per currency (totals of all the file's lines, as the
-    bank's own file shows them, debits as a positive amount), ``warnings`` (each naming its
-    statement), and the ``accounts`` the lines went to.
+    Returns the import's summary: ``statements`` and ``lines`` in the file; ``new_lines``
+    stored, ``new_credits`` of them money in that waits for matching; ``credits`` and
+    ``debits`` per currency, totals of all the file's lines (new or not, so they can be compared
+    with the bank's file; debits as a positive amount); ``warnings``, each naming its
+    statement; the ``file`` name and the ``accounts`` the lines went to.
     """
     path = Path(path)
     try:
@@ -269,7 +288,7 @@ def bank_import(
         _statement_prepare(statement, account=accounts[n], file_name=path.name, position=n + 1)
         for n, statement in enumerate(statements)
     ]
-    new_lines = _statements_store(
+    new_rows = _statements_store(
         prepared, file_name=path.name, file_sha256=hashlib.sha256(content).hexdigest(), actor=actor
     )
     credits: dict[str, int] = defaultdict(int)
@@ -286,7 +305,8 @@ def bank_import(
         "file": path.name,
         "statements": len(prepared),
         "lines": sum(len(item.lines) for item in prepared),
-        "new_lines": new_lines,
+        "new_lines": len(new_rows),
+        "new_credits": sum(1 for row in new_rows if row.amount_minor > 0),
         "credits": {currency: format_minor(total, currency) for currency, total in sorted(credits.items())},
         "debits": {currency: format_minor(total, currency) for currency, total in sorted(debits.items())},
         "warnings": [_warning_placed(item, warning) for item in prepared for warning in item.warnings],
@@ -504,14 +524,16 @@ def _statement_stored_before(item: _Prepared) -> bool:
     ).exists()
 
 
-def _statements_store(prepared: list[_Prepared], *, file_name: str, file_sha256: str, actor: Any) -> int:
+def _statements_store(
+    prepared: list[_Prepared], *, file_name: str, file_sha256: str, actor: Any
+) -> list[BankStatementLine]:
     """Write the statements and their new lines in one transaction; return the lines written.
 
     A statement none of whose lines is new and that was stored before is not stored again, so
     importing a file twice writes nothing at all.
     """
     user = actor if actor is not None and getattr(actor, "pk", None) else None
-    written = 0
+    written: list[BankStatementLine] = []
     with transaction.atomic():
         # Two imports of overlapping files for one account wait for each other here, so both
         # cannot find the same line new.
@@ -554,7 +576,7 @@ def _statements_store(prepared: list[_Prepared], *, file_name: str, file_sha256:
             for row in new_rows:
                 row.statement = statement
             BankStatementLine.objects.bulk_create(new_rows, batch_size=BULK_BATCH)
-            written += len(new_rows)
+            written.extend(new_rows)
             audit_record(
                 instance=statement,
                 action=AuditAction.CREATE,

@@ -108,6 +108,7 @@ def test_an_import_stores_the_statement_and_its_lines_credits_waiting_for_matchi
         "statements": 1,
         "lines": 3,
         "new_lines": 3,
+        "new_credits": 2,
         "credits": {"EUR": "130.00"},
         "debits": {"EUR": "20.50"},
         "warnings": [],
@@ -469,6 +470,7 @@ def test_the_command_reads_the_account_by_name_and_reports_in_text(account, bank
 
     assert "1 statement, 1 line: 1 new" in text and "EUR: credits 100.00, debits 0.00" in text
     assert "1 statement, 1 line: 0 new, 1 imported before" in again
+    assert "1 new credit waits for matching: huikuan bank match" in text and "matching" not in again
 
 
 @pytest.mark.parametrize(

@@ -201,6 +201,8 @@ def import_summary(result: dict[str, Any]) -> str:
             f"  {currency}: credits {result['credits'][currency]}, debits {result['debits'][currency]}"
         )
     out.extend(f"  warning: {warning}" for warning in result["warnings"])
-    if new:
-        out.append("Match the new credits with: huikuan bank match")
+    credits = result.get("new_credits", 0)
+    if credits:
+        waiting = "1 new credit waits" if credits == 1 else f"{credits} new credits wait"
+        out.append(f"{waiting} for matching: huikuan bank match")
     return "\n".join(out)
