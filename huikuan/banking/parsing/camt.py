@@ -58,6 +58,7 @@ def camt_parse(data: bytes) -> list[ParsedStatement]:
     """Return one ParsedStatement per ``Stmt`` of a camt.053 document, or raise StatementParseError."""
     root = _document(data)
     camt_version(root)
+    _namespaces_dropped(root)
     statements_root = _child(root, "BkToCstmrStmt")
     if statements_root is None:
         raise StatementParseError(_("camt.053: the document has no BkToCstmrStmt element"))
@@ -120,23 +121,23 @@ def camt_version(root: Element) -> str:
 # --- element access by local name -------------------------------------------------------------
 
 
-def _local(tag: object) -> str:
-    if not isinstance(tag, str):
-        return ""  # comments and processing instructions
-    return tag.rpartition("}")[2]
+def _namespaces_dropped(root: Element) -> None:
+    """Rename every element to its local name, so that lookups are the same for every version."""
+    for element in root.iter():
+        tag = element.tag
+        if isinstance(tag, str) and tag.startswith("{"):
+            element.tag = tag.rpartition("}")[2]
 
 
 def _children(element: Element, name: str) -> list[Element]:
-    return [child for child in element if _local(child.tag) == name]
+    return element.findall(name)
 
 
 def _child(element: Element | None, *path: str) -> Element | None:
     """Return the first element down the path of local names, or None."""
-    for name in path:
-        if element is None:
-            return None
-        element = next((child for child in element if _local(child.tag) == name), None)
-    return element
+    if element is None:
+        return None
+    return element.find("/".join(path))
 
 
 def _text(element: Element | None, *path: str) -> str:

@@ -184,10 +184,9 @@ def _failing_line(block: Block) -> int:
     return block[starts[low]][0]
 
 
-def _where(block: Block, prefix: str, occurrence: int = 0) -> int:
-    """Return the file line of the n-th line of the block starting with a tag (first line otherwise)."""
-    found = [number for number, text in block if text.startswith(prefix)]
-    return found[occurrence] if occurrence < len(found) else block[0][0]
+def _where(block: Block, prefix: str) -> int:
+    """Return the file line of the block's first line starting with a tag (its first line otherwise)."""
+    return next((number for number, text in block if text.startswith(prefix)), block[0][0])
 
 
 def _statement_from(transactions: mt940.models.Transactions, block: Block) -> ParsedStatement:
@@ -224,8 +223,10 @@ def _statement_from(transactions: mt940.models.Transactions, block: Block) -> Pa
         opening_balance=_balance(opening, currency, _where(block, ":60")),
         closing_balance=_balance(closing, currency, _where(block, ":62")),
     )
+    line_numbers = [number for number, text in block if text.startswith(":61:")]
     for index, transaction in enumerate(transactions):
-        statement.lines.append(_line(transaction.data, currency, _where(block, ":61:", index)))
+        number = line_numbers[index] if index < len(line_numbers) else first_line
+        statement.lines.append(_line(transaction.data, currency, number))
     booked = [line.booking_date for line in statement.lines]
     opening_date, closing_date = (
         _plain_date(getattr(balance, "date", None)) for balance in (opening, closing)
