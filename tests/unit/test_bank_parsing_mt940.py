@@ -166,6 +166,7 @@ def test_mbank_details_give_the_payer_account_and_name(shared_data):
     assert "ID IPH: XX000000000001" in line.remittance
     assert "TNR: 179171073864111.010001" in line.remittance
     assert line.extra["supplementary_details"] == "911-TRANSAKCJA IPH"
+    assert (line.extra["iph_id"], line.extra["tnr"]) == ("000000000001", "179171073864111.010001")
 
 
 # --- written here ----------------------------------------------------------------------------------

@@ -134,6 +134,8 @@ def _keep_reference(
 
 
 PROCESSORS = {
+    # mBank Collect: the virtual account (IPH) id and the transaction number, kept in ``extra``.
+    "pre_transaction_details": [mt940_processors.mBank_set_iph_id, mt940_processors.mBank_set_tnr],
     "post_statement": [*mt940.models.Transactions.DEFAULT_PROCESSORS["post_statement"], _keep_reference],
     "post_transaction_details": [_keep_details, mt940_processors.transaction_details_post_processor],
 }
@@ -285,6 +287,9 @@ def _line(data: dict[str, Any], currency: str, line_number: int) -> ParsedLine:
         extra["supplementary_details"] = supplementary
     if data.get("status"):
         extra["mark"] = str(data["status"]).upper()
+    for key in ("iph_id", "tnr"):
+        if isinstance(data.get(key), str) and data[key]:
+            extra[key] = data[key]
     return ParsedLine(
         booking_date=_plain_date(entry_date) or value_date,
         value_date=value_date,
