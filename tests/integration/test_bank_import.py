@@ -33,6 +33,7 @@ from huikuan.banking.services import (
     bank_import,
 )
 from huikuan.core.models import AuditEntry
+from tests.factories import make_customer, make_invoice
 
 pytestmark = pytest.mark.django_db
 
@@ -493,3 +494,49 @@ def test_bad_input_is_one_line_exit_code_2_and_nothing_written(account, bank_fil
     assert refused.value.returncode == 2
     assert "\n" not in str(refused.value)
     assert stored() == (0, 0) and BankAccount.objects.count() == 1
+
+
+# --- matching from the command ----------------------------------------------------------------
+
+
+def test_the_command_matches_an_imported_credit_to_the_invoice_it_names(bank_file):
+    bank_account_create(name="ICBC", account_number="6222020200001234", currency="CNY")
+    invoice = make_invoice(make_customer("C1"), "1200.00", number="INV-2024-0007")
+    payment = ParsedLine(
+        booking_date=DAY, amount=Decimal("1200.00"), currency="CNY", remittance="货款 INV-2024-0007"
+    )
+    run("import", str(bank_file(statement(payment, number="6222020200001234", currency="CNY"))))
+
+    result = json.loads(run("match", "--format", "json", "--as-of", "2024-03-02"))
+    again = run("match")
+
+    assert (result["lines"], result["applied"], result["as_of"]) == (1, 1, "2024-03-02")
+    invoice.refresh_from_db()
+    assert invoice.open_minor == 0
+    assert BankStatementLine.objects.get().status == LineStatus.APPLIED
+    assert again.strip() == "No new credits to match."
+
+
+def test_the_command_reports_a_match_in_words(bank_file):
+    bank_account_create(name="ICBC", account_number="6222020200001234", currency="CNY")
+    make_invoice(make_customer("C1"), "1200.00", number="INV-2024-0007")
+    payment = ParsedLine(
+        booking_date=DAY, amount=Decimal("1200.00"), currency="CNY", remittance="INV-2024-0007"
+    )
+    stranger = ParsedLine(
+        booking_date=DAY, amount=Decimal("55.00"), currency="CNY", counterparty_name="Nobody"
+    )
+    run("import", str(bank_file(statement(payment, stranger, number="6222020200001234", currency="CNY"))))
+
+    text = run("match")
+
+    assert text.startswith("2 credit lines weighed")
+    assert "1 applied" in text and "1 unmatched" in text and "unmatched: 55.00 CNY" in text
+    assert "APPLIED 1200.00 CNY → C1 INV-2024-0007 (" in text
+
+
+def test_a_match_date_that_is_not_a_date_is_refused():
+    with pytest.raises(CommandError) as refused:
+        run("match", "--as-of", "yesterday")
+
+    assert refused.value.returncode == 2

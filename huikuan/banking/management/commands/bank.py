@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Count
+from django.utils import timezone
 
 from huikuan.banking.models import BankAccount
 from huikuan.banking.services import bank_account_create, bank_account_get, bank_import, csv_mapping_load
@@ -17,6 +19,8 @@ from huikuan.core.errors import HuikuanError
 #: The exit code of input that was refused (argparse uses 2 for bad arguments too).
 EXIT_REFUSED = 2
 FORMATS = ("text", "json")
+#: Decisions of a matching run listed in the text report.
+DECISIONS_SHOWN = 20
 
 
 class Command(BaseCommand):
@@ -73,6 +77,10 @@ class Command(BaseCommand):
         adding.add_argument("--format", choices=FORMATS, default="text")
 
         matching = actions.add_parser("match", help="match new credits to open invoices; apply the sure ones")
+        matching.add_argument(
+            "--as-of", metavar="YYYY-MM-DD", help="the day short-payment tasks are dated (default: today)"
+        )
+        matching.add_argument("--user", metavar="USERNAME", help="who runs it (recorded on applied payments)")
         matching.add_argument("--format", choices=FORMATS, default="text")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -157,13 +165,20 @@ class Command(BaseCommand):
     def _match(self, options: dict[str, Any]) -> None:
         from huikuan.banking.matching_service import bank_match
 
-        result = bank_match()
+        as_of = timezone.localdate()
+        if options.get("as_of"):
+            try:
+                as_of = date.fromisoformat(options["as_of"].strip())
+            except ValueError:
+                raise CommandError(
+                    f"--as-of: {options['as_of']!r} is not a date; write it as YYYY-MM-DD",
+                    returncode=EXIT_REFUSED,
+                ) from None
+        result = bank_match(as_of=as_of, actor=self._user(options))
         if options["format"] == "json":
             self._json(result)
             return
-        for key, value in result.items():
-            shown = json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
-            self.stdout.write(f"{key.replace('_', ' ')}: {shown}")
+        self.stdout.write(match_summary(result))
 
 
 def _account_data(account: BankAccount) -> dict[str, Any]:
@@ -205,4 +220,41 @@ def import_summary(result: dict[str, Any]) -> str:
     if credits:
         waiting = "1 new credit waits" if credits == 1 else f"{credits} new credits wait"
         out.append(f"{waiting} for matching: huikuan bank match")
+    return "\n".join(out)
+
+
+def match_summary(result: dict[str, Any]) -> str:
+    """Return the readable report of a matching run."""
+    if not result.get("lines"):
+        return "No new credits to match."
+    out = [
+        f"{result['lines']} credit line{'' if result['lines'] == 1 else 's'} weighed "
+        f"(applied at {result['threshold']}% confidence or more): {result['applied']} applied, "
+        f"{result['review']} waiting for review, {result['unmatched']} unmatched"
+    ]
+    for status, label in (("applied", "applied"), ("review", "for review"), ("unmatched", "unmatched")):
+        amounts = result.get("amounts", {}).get(status) or {}
+        if amounts:
+            out.append(
+                f"  {label}: " + ", ".join(f"{amount} {currency}" for currency, amount in amounts.items())
+            )
+    out.append(
+        f"  payments {result['payments']}, allocations {result['allocations']}, short payments "
+        f"{result['short_payments']} (collector tasks {result['short_payment_tasks']}), payer aliases learned "
+        f"{result['aliases_learned']}"
+    )
+    decisions = result.get("decisions", [])
+    for decision in decisions[:DECISIONS_SHOWN]:
+        text = f"  line {decision.get('line')}: {decision.get('status')} {decision.get('amount')} {decision.get('currency')}"
+        if decision.get("customer"):
+            invoices = ", ".join(decision.get("invoices") or [])
+            text += f" → {decision['customer']}" + (f" {invoices}" if invoices else "")
+            text += f" ({decision.get('confidence')}%)"
+        out.append(text)
+    shown = min(len(decisions), DECISIONS_SHOWN)
+    if result["lines"] > shown:
+        out.append(f"  … and {result['lines'] - shown} more lines")
+    out.extend(f"  warning: {warning}" for warning in result.get("warnings", []))
+    if result["review"]:
+        out.append("Proposals waiting for review are in the web app's bank review queue.")
     return "\n".join(out)
