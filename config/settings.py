@@ -202,6 +202,8 @@ HUIKUAN_PORTAL_RATE_PER_MINUTE = int(_env("PORTAL_RATE_PER_MINUTE", "60"))
 # waits for review. Unmatched money goes on the list of this user (a username; blank: nobody).
 HUIKUAN_BANK_AUTO_APPLY_CONFIDENCE = int(_env("BANK_AUTO_APPLY_CONFIDENCE", "90"))
 HUIKUAN_BANK_UNMATCHED_OWNER = _env("BANK_UNMATCHED_OWNER", "").strip()
+# Bank files larger than this are refused before they are read.
+HUIKUAN_BANK_FILE_MAX_BYTES = int(_env("BANK_FILE_MAX_BYTES", str(200 * 1024 * 1024)))
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"

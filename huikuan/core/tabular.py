@@ -318,13 +318,13 @@ class Table:
         self.position = position
         self._source = source
         self._number = 0
-        first = next(self._records(), None)
+        first = next(self.records(), None)
         if first is None:
             raise TableError("the file is empty")
         self.header_row: int = first[0]
         self.headers: list[str] = [cell_text(h) for h in first[1]]
 
-    def _records(self) -> Iterator[tuple[int, Sequence[Any]]]:
+    def records(self) -> Iterator[tuple[int, Sequence[Any]]]:
         """Yield (row number, cells) for each row with something in it.
 
         A spreadsheet shows one row per CSV record and per sheet row, blank ones included,
@@ -361,7 +361,7 @@ class Table:
         chunk: list = []
         done = 0
         try:
-            for number, cells in self._records():
+            for number, cells in self.records():
                 if len(cells) != width:
                     cells = list(cells[:width]) + [pad] * (width - len(cells))
                 elif cells.__class__ is not list:

@@ -295,7 +295,7 @@ def tabular_parse(
 def _raw_rows(table: Any) -> Iterator[tuple[int, list[Any]]]:
     """Yield every non-blank row with its number, the table's header row (often a title) first."""
     yield table.header_row, list(table.headers)
-    for number, cells in table._records():  # rows as they are: title rows are narrower than the data
+    for number, cells in table.records():  # rows as they are: title rows are narrower than the data
         yield number, list(cells)
 
 

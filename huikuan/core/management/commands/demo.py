@@ -105,6 +105,7 @@ class Command(BaseCommand):
         assigned = demo_customers_assign(collector=collector)
         seeded = demo_collections_seed(collector=collector, as_of=as_of)
         self._aging_print(as_of)
+        self._bank_month(as_of)
         self._review(as_of)
         self._dunning_run_and_deliver(as_of)
         if seeded:
@@ -131,6 +132,45 @@ class Command(BaseCommand):
             % {"address": f"{host}:{port}", "username": DEMO_USERNAME}
         )
         call_command("serve", host=host, port=port)
+
+    def _bank_month(self, as_of: date) -> None:
+        """The month's bank statement for the demo account, imported and matched to the invoices.
+
+        Money that arrived is applied before the review and the dunning run, so that nobody is
+        chased for an invoice already paid. Run again, the import finds nothing new.
+        """
+        from huikuan.banking.demo import (
+            DEMO_BANK_ACCOUNT_NAME,
+            DEMO_BANK_IBAN,
+            demo_bank_credits,
+            demo_bank_statement_xml,
+        )
+        from huikuan.banking.matching_service import bank_match
+        from huikuan.banking.models import BankAccount
+        from huikuan.banking.services import bank_account_create, bank_import
+
+        if not BankAccount.objects.filter(name=DEMO_BANK_ACCOUNT_NAME).exists():
+            bank_account_create(name=DEMO_BANK_ACCOUNT_NAME, account_number=DEMO_BANK_IBAN, currency="CNY")
+        folder = settings.HUIKUAN_HOME / "bank"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"demo-statement-{as_of:%Y-%m}.xml"
+        if not path.exists():
+            path.write_bytes(demo_bank_statement_xml(as_of=as_of, credits=demo_bank_credits(as_of=as_of)))
+        imported = bank_import(path=path)
+        matched = bank_match(as_of=as_of)
+        self.stdout.write(
+            _(
+                "Bank statement %(file)s: %(new)s new lines; %(applied)s credits applied to invoices, "
+                "%(review)s waiting for review, %(unmatched)s unapplied cash."
+            )
+            % {
+                "file": path,
+                "new": imported["new_lines"],
+                "applied": matched["applied"],
+                "review": matched["review"],
+                "unmatched": matched["unmatched"],
+            }
+        )
 
     def _review(self, as_of: date) -> None:
         """The day's collections review, as the worker runs it before the dunning run.
