@@ -51,7 +51,7 @@ class BankAccountForm(forms.ModelForm):
 
     def clean_csv_mapping(self) -> dict[str, Any]:
         mapping = self.cleaned_data.get("csv_mapping")
-        if mapping in (None, ""):
+        if not mapping:
             return {}
         try:
             csv_mapping_check(mapping)
