@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -348,3 +349,116 @@ class PortalLinkForm(PanelForm):
     id_prefix = "portal"
 
     days = forms.IntegerField(label=_("Valid for (days)"), required=False, min_value=1, max_value=365)
+
+
+# --- bank: deciding what a statement line pays -------------------------------------------------
+
+# What separates invoice numbers typed by hand: spaces, commas, semicolons (also the Chinese ones).
+_NUMBER_SEPARATORS = re.compile(r"[\s,;，；、]+")
+BANK_SPLIT_PARTS_MAX = 50
+
+
+def invoice_numbers_parse(text: str) -> list[str]:
+    """Return the invoice numbers typed in ``text``, each once, in the order given."""
+    return list(dict.fromkeys(number for number in _NUMBER_SEPARATORS.split(text or "") if number))
+
+
+class BankLineForm(PanelForm):
+    """A decision on one bank line. A page lists many lines, each with its forms: ids carry the line."""
+
+    action = "line"
+
+    def __init__(self, *args: Any, line_id: int, **kwargs: Any) -> None:
+        self.id_prefix = f"line{line_id}-{self.action}"
+        super().__init__(*args, **kwargs)
+        self.line_id = line_id
+
+
+class BankApplyForm(BankLineForm):
+    """Apply the money to a customer: the invoices named first, then the oldest due."""
+
+    action = "apply"
+
+    customer = forms.CharField(label=_("Customer code"), max_length=64)
+    invoices = forms.CharField(
+        label=_("Invoice numbers"),
+        required=False,
+        max_length=2000,
+        help_text=_("Separated by spaces or commas; left empty, the oldest due invoices are paid first."),
+    )
+
+    def clean_invoices(self) -> list[str]:
+        return invoice_numbers_parse(self.cleaned_data.get("invoices") or "")
+
+
+class BankOnAccountForm(BankLineForm):
+    """Record the money as the customer's payment without applying it to any invoice."""
+
+    action = "on-account"
+
+    customer = forms.CharField(label=_("Customer code"), max_length=64)
+
+
+class BankExcludeForm(BankLineForm):
+    """Take the line out of matching: not a customer's payment."""
+
+    action = "exclude"
+
+    reason = forms.CharField(
+        label=_("Why"),
+        max_length=500,
+        help_text=_("For example: bank interest, a refund, a transfer between our own accounts."),
+        error_messages={"required": _("Say why the money is not a customer payment.")},
+    )
+
+
+class BankSplitForm(BankLineForm):
+    """Split one credit into payments: one part a line, "customer invoices… amount"."""
+
+    action = "split"
+
+    parts = forms.CharField(
+        label=_("Parts, one a line"),
+        max_length=10_000,
+        widget=forms.Textarea(
+            attrs={"rows": 3, "placeholder": "C001 INV-1001 INV-1002 3000.00\nC002 500.00"}
+        ),
+        help_text=_(
+            "Each line: the customer code, the invoice numbers (if any) and the amount. "
+            "The amounts must add up to the line."
+        ),
+    )
+
+    def clean_parts(self) -> list[tuple[str, list[str], Decimal]]:
+        parts = []
+        for number, text in enumerate((self.cleaned_data.get("parts") or "").splitlines(), start=1):
+            tokens = [token.strip(",;，；、") for token in text.split()]
+            tokens = [token for token in tokens if token]
+            if not tokens:
+                continue
+            try:
+                if len(tokens) < 2:
+                    raise ValueError
+                value = Decimal(tokens[-1].replace(",", ""))
+                if not value.is_finite() or value <= 0:
+                    raise ValueError
+            except (ValueError, ArithmeticError):
+                raise forms.ValidationError(
+                    _("Line %(number)s is not a customer code, invoice numbers and an amount: %(line)s")
+                    % {"number": number, "line": text.strip()},
+                    code="part",
+                )
+            parts.append((tokens[0], invoice_numbers_parse(" ".join(tokens[1:-1])), value))
+        if not parts:
+            raise forms.ValidationError(_("Give at least one part."), code="required")
+        if len(parts) > BANK_SPLIT_PARTS_MAX:
+            raise forms.ValidationError(
+                _("At most %(count)s parts.") % {"count": BANK_SPLIT_PARTS_MAX}, code="too_many"
+            )
+        return parts
+
+
+class BankUnmatchedForm(forms.Form):
+    """The unapplied-cash list's filter (query string)."""
+
+    mine = forms.BooleanField(label=_("Only mine"), required=False)

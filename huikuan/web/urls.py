@@ -1,6 +1,6 @@
 from django.urls import path
 
-from huikuan.web import views, views_customer, views_worklist
+from huikuan.web import views, views_bank, views_customer, views_worklist
 
 app_name = "web"
 urlpatterns = [
@@ -11,6 +11,12 @@ urlpatterns = [
     path("aging/", views.aging, name="aging"),
     path("aging/export.<str:file_format>", views.aging_export, name="aging_export"),
     path("customers/", views.customers, name="customer_list"),
+    path("bank/", views_bank.bank_review, name="bank_review"),
+    path("bank/unmatched/", views_bank.bank_unmatched, name="bank_unmatched"),
+    path("bank/statements/", views_bank.bank_statements, name="bank_statements"),
+    path("bank/statements/<int:statement_id>/", views_bank.bank_statement, name="bank_statement"),
+    path("bank/lines/<int:line_id>/<slug:action>/", views_bank.bank_line_decide, name="bank_line_decide"),
+    path("bank/match/", views_bank.bank_match_run, name="bank_match"),
     # Codes may hold "/", so the pages under a customer come before the customer itself.
     path("customers/<path:code>/timeline/", views_customer.customer_timeline_more, name="customer_timeline"),
     path("customers/<path:code>/log/", views_customer.customer_log, name="customer_log"),
