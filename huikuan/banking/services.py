@@ -242,7 +242,7 @@ def statement_file_parse(
 
 @dataclass
 class _Prepared:
-    """A parsed statement checked and turned into unsaved rows, ready to be written."""
+    """A parsed statement checked against its account: its lines' amounts in minor units and identities."""
 
     parsed: ParsedStatement
     account: BankAccount
@@ -250,7 +250,7 @@ class _Prepared:
     currency: str
     opening_minor: int | None
     closing_minor: int | None
-    lines: list[BankStatementLine]
+    amounts: list[int]
     identities: list[str]
     warnings: list[str] = field(default_factory=list)
 
@@ -296,15 +296,12 @@ def bank_import(
     for item in prepared:
         credits[item.currency] += 0
         debits[item.currency] += 0
-        for line in item.lines:
-            if line.amount_minor > 0:
-                credits[line.currency] += line.amount_minor
-            else:
-                debits[line.currency] -= line.amount_minor
+        credits[item.currency] += sum(amount for amount in item.amounts if amount > 0)
+        debits[item.currency] -= sum(amount for amount in item.amounts if amount < 0)
     return {
         "file": path.name,
         "statements": len(prepared),
-        "lines": sum(len(item.lines) for item in prepared),
+        "lines": sum(len(item.amounts) for item in prepared),
         "new_lines": len(new_rows),
         "new_credits": sum(1 for row in new_rows if row.amount_minor > 0),
         "credits": {currency: format_minor(total, currency) for currency, total in sorted(credits.items())},
@@ -420,7 +417,7 @@ def _fit(value: str, name: str) -> str:
 def _statement_prepare(
     statement: ParsedStatement, *, account: BankAccount, file_name: str, position: int
 ) -> _Prepared:
-    """Check one statement against its account and turn its lines into unsaved rows."""
+    """Check one statement against its account: currencies, decimals; amounts into minor units."""
     label = _statement_label(statement, position)
     where = f"{file_name}: {label}"
     currency = (
@@ -436,27 +433,32 @@ def _statement_prepare(
                 "account_currency": account.currency,
             }
         )
-    rows: list[BankStatementLine] = []
-    for n, line in enumerate(statement.lines, start=1):
-        line_where = _("%(where)s, line %(n)d (booked %(date)s)") % {
+
+    def line_where(n: int, line: ParsedLine) -> str:
+        return _("%(where)s, line %(n)d (booked %(date)s)") % {
             "where": where,
             "n": n,
             "date": line.booking_date.isoformat(),
         }
-        line_currency = _currency_of(line.currency, where=line_where) if line.currency.strip() else currency
-        if line_currency != currency:
-            raise BankCurrencyMismatch(
-                _("%(where)s is in %(line_currency)s, but the statement and its account are in %(currency)s.")
-                % {"where": line_where, "line_currency": line_currency, "currency": currency}
-            )
-        rows.append(
-            _line_row(
-                line,
-                account=account,
-                currency=currency,
-                amount_minor=_minor(line.amount, currency, where=line_where),
-            )
-        )
+
+    scale = Decimal(1).scaleb(exponent(currency))
+    amounts: list[int] = []
+    for n, line in enumerate(statement.lines, start=1):
+        if line.currency != currency and line.currency.strip():
+            line_currency = _currency_of(line.currency, where=line_where(n, line))
+            if line_currency != currency:
+                raise BankCurrencyMismatch(
+                    _(
+                        "%(where)s is in %(line_currency)s, but the statement and its account are in "
+                        "%(currency)s."
+                    )
+                    % {"where": line_where(n, line), "line_currency": line_currency, "currency": currency}
+                )
+        scaled = line.amount * scale
+        if scaled == scaled.to_integral_value():
+            amounts.append(int(scaled))
+        else:  # refused, with where and why
+            amounts.append(_minor(line.amount, currency, where=line_where(n, line)))
     opening = (
         None
         if statement.opening_balance is None
@@ -474,20 +476,22 @@ def _statement_prepare(
         currency=currency,
         opening_minor=opening,
         closing_minor=closing,
-        lines=rows,
+        amounts=amounts,
         identities=statement_line_identities(statement.lines),
         warnings=list(statement.warnings),
     )
 
 
 def _line_row(
-    line: ParsedLine, *, account: BankAccount, currency: str, amount_minor: int
+    line: ParsedLine, *, statement: BankStatement, identity: str, amount_minor: int
 ) -> BankStatementLine:
     return BankStatementLine(
-        account=account,
+        account_id=statement.account_id,
+        statement_id=statement.pk,
+        identity=identity,
         booking_date=line.booking_date,
         value_date=line.value_date,
-        currency=currency,
+        currency=statement.currency,
         amount_minor=amount_minor,
         counterparty_name=_fit(line.counterparty_name, "counterparty_name"),
         counterparty_account=_fit(line.counterparty_account, "counterparty_account"),
@@ -547,15 +551,9 @@ def _statements_store(
         seen: dict[int, set[str]] = defaultdict(set)
         for item in prepared:
             already = seen[item.account.pk] | _identities_stored(item.account, item.identities)
-            new_rows = []
-            for identity, row in zip(item.identities, item.lines, strict=True):
-                if identity in already:
-                    continue
-                already.add(identity)
-                row.identity = identity
-                new_rows.append(row)
+            new = [n for n, identity in enumerate(item.identities) if identity not in already]
             seen[item.account.pk].update(item.identities)
-            if not new_rows and _statement_stored_before(item):
+            if not new and _statement_stored_before(item):
                 continue
             statement = BankStatement.objects.create(
                 account=item.account,
@@ -568,13 +566,18 @@ def _statements_store(
                 period_end=item.parsed.period_end,
                 opening_minor=item.opening_minor,
                 closing_minor=item.closing_minor,
-                line_count=len(item.lines),
-                new_line_count=len(new_rows),
+                line_count=len(item.amounts),
+                new_line_count=len(new),
                 warnings=item.warnings,
                 imported_by=user,
             )
-            for row in new_rows:
-                row.statement = statement
+            lines = item.parsed.lines
+            new_rows = [
+                _line_row(
+                    lines[n], statement=statement, identity=item.identities[n], amount_minor=item.amounts[n]
+                )
+                for n in new
+            ]
             BankStatementLine.objects.bulk_create(new_rows, batch_size=BULK_BATCH)
             written.extend(new_rows)
             audit_record(
@@ -585,7 +588,7 @@ def _statements_store(
                 after={
                     "account": item.account.name,
                     "file": file_name,
-                    "lines": len(item.lines),
+                    "lines": len(item.amounts),
                     "new_lines": len(new_rows),
                 },
             )
