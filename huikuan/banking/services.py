@@ -294,8 +294,6 @@ def bank_import(
     credits: dict[str, int] = defaultdict(int)
     debits: dict[str, int] = defaultdict(int)
     for item in prepared:
-        credits[item.currency] += 0
-        debits[item.currency] += 0
         credits[item.currency] += sum(amount for amount in item.amounts if amount > 0)
         debits[item.currency] -= sum(amount for amount in item.amounts if amount < 0)
     return {
