@@ -16,8 +16,10 @@ each candidate customer and returns a proposal with a confidence from 0 to 100 a
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -42,17 +44,23 @@ MAX_PIECES = 80
 # Pieces separated only by spaces, "#" or ":" are also tried joined, up to this many at a time,
 # for numbers typed with spaces ("INV 2024 0012") or after a label ("No: 2024-0012").
 MAX_JOINED_PIECES = 3
+# A piece with separators ("INV-2024-0012/INV-2024-0013") is also read in runs of up to this many
+# of its parts, so that a list written with slashes is found number by number.
+MAX_PIECE_PARTS = 4
 # Subset sums consider a customer's oldest-due invoices up to this count, and stop after this
 # many search steps, so that a customer with hundreds of open invoices costs no more than one
 # with twenty.
 MAX_SUBSET_ITEMS = 20
-MAX_SUBSET_STEPS = 20_000
+# A payer name shared by more customers than this makes none of them a candidate by itself.
+MAX_NAME_CANDIDATES = 5
+MAX_SUBSET_STEPS = 2_000
 
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _NOT_ALNUM = re.compile(r"[^0-9A-Z]+")
 _GROUPS = re.compile(r"[0-9]+|[A-Z]+")
 _PIECE = re.compile(r"[0-9A-Z]+(?:[-./_\\][0-9A-Z]+)*")
 _JOINABLE_GAP = re.compile(r"[ #:]*")
+_PART = re.compile(r"[0-9A-Z]+")
 _DIGIT = re.compile(r"[0-9]")
 # ISO 11649 creditor reference: RF, two check digits, then the reference itself.
 _CREDITOR_REFERENCE = re.compile(r"^RF[0-9]{2}([0-9A-Z]{1,21})$")
@@ -137,6 +145,19 @@ def _token(text: str, *, structured: bool) -> ReferenceToken | None:
 def _tokens_of(text: str, *, structured: bool) -> Iterable[ReferenceToken]:
     text = text_normalise(text)[:MAX_TEXT_CHARS]
     pieces = list(_PIECE.finditer(text))[:MAX_PIECES]
+    for piece in pieces:
+        # "INV-2024-0012/INV-2024-0013" is a list as often as one number: try its runs of parts too.
+        parts = list(_PART.finditer(piece.group()))
+        if len(parts) < 2:
+            continue
+        for start in range(len(parts)):
+            for end in range(start + 1, min(len(parts), start + MAX_PIECE_PARTS) + 1):
+                if end - start == len(parts):
+                    continue
+                sub = piece.group()[parts[start].start() : parts[end - 1].end()]
+                token = _token(sub, structured=structured)
+                if token is not None:
+                    yield token
     for start in range(len(pieces)):
         for count in range(1, MAX_JOINED_PIECES + 1):
             end = start + count
@@ -185,6 +206,15 @@ class InvoiceRef:
     number: str
     customer_id: int
     currency: str
+    keys: tuple[str, ...] = ()  # reference_keys(number), when already known
+    prefix: str = ""
+
+    @classmethod
+    def of(cls, invoice_id: int, number: str, customer_id: int, currency: str) -> InvoiceRef:
+        """Return the invoice with its number's keys and prefix worked out once."""
+        return cls(
+            invoice_id, number, customer_id, currency, reference_keys(number), reference_prefix(number)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,12 +235,13 @@ def reference_hit(token: ReferenceToken, invoice: InvoiceRef) -> ReferenceHit | 
     is the number exactly. Loose: the prefix is missing or different; only for keys long enough
     that they are unlikely to be an amount or a date.
     """
-    shared = set(token.keys).intersection(reference_keys(invoice.number))
+    shared = set(token.keys).intersection(invoice.keys or reference_keys(invoice.number))
     if not shared:
         return None
-    compact = reference_compact(invoice.number)
-    prefix = compact[: len(compact) - len(compact.lstrip(_LETTERS))]
-    as_numbered = token.compact == compact and len(compact) >= MIN_LOOSE_KEY_LENGTH
+    prefix = invoice.prefix if invoice.keys else reference_prefix(invoice.number)
+    as_numbered = len(token.compact) >= MIN_LOOSE_KEY_LENGTH and token.compact == reference_compact(
+        invoice.number
+    )
     with_prefix = bool(prefix) and token.prefix.startswith(prefix)
     exact = as_numbered or with_prefix
     key_length = max(len(key.replace("-", "")) for key in shared)
@@ -265,6 +296,7 @@ _LATIN_SUFFIX = re.compile(
 _CJK_SUFFIXES = tuple(s for s in COMPANY_SUFFIXES if not s.isascii())
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def payer_name_key(name: str) -> str:
     """Return a payer or customer name reduced to what identifies it.
 
@@ -316,12 +348,12 @@ def names_alike(first: str, second: str) -> bool:
 # --- amounts --------------------------------------------------------------------------------
 
 
-def charges_tolerance(amount_minor: int, *, percent: int | float | str, cap_minor: int) -> int:
+def charges_tolerance(amount_minor: int, *, percent: Decimal | int | str, cap_minor: int) -> int:
     """Return how much less than the invoices a credit may be and still count as bank charges.
 
     ``percent`` of the credit, at most ``cap_minor``; rounded down to whole minor units.
     """
-    share = int(Decimal(str(percent)) * amount_minor / 100)
+    share = int((percent if isinstance(percent, Decimal) else Decimal(str(percent))) * amount_minor / 100)
     return max(0, min(share, cap_minor))
 
 
@@ -344,12 +376,39 @@ def subset_sum(
     considered = [(key, amount) for key, amount in items[:max_items] if amount > 0]
     if target_minor <= 0 or not considered:
         return None
+    amounts = [amount for _key, amount in considered]
     for high in (target_minor, target_minor + max(0, tolerance_minor)):
-        found = _subset_search(considered, target_minor, high, max_steps)
-        if found is not None:
+        # Meeting in the middle says at a cost of 2^(n/2) whether any combination fits; the
+        # depth-first search then looks, within its budget, for the one settling the oldest.
+        feasible = _subset_meet_in_the_middle(amounts, target_minor, high)
+        if feasible is not None:
+            found = _subset_search(considered, target_minor, high, max_steps) or feasible
             return tuple(considered[i][0] for i in found)
         if tolerance_minor <= 0:
             break
+    return None
+
+
+def _subset_sums(amounts: Sequence[int], offset: int) -> list[tuple[int, int]]:
+    """Every (sum, bit mask of the indices) of the amounts, indices counted from ``offset``."""
+    sums = [(0, 0)]
+    for index, amount in enumerate(amounts):
+        bit = 1 << (index + offset)
+        sums += [(total + amount, mask | bit) for total, mask in sums]
+    return sums
+
+
+def _subset_meet_in_the_middle(amounts: Sequence[int], low: int, high: int) -> list[int] | None:
+    """Return the indices of some subset whose sum lies in [low, high] (low > 0), or None."""
+    half = len(amounts) // 2
+    left = _subset_sums(amounts[:half], 0)
+    right = sorted(_subset_sums(amounts[half:], half))
+    right_totals = [total for total, _mask in right]
+    for total, mask in left:
+        position = bisect_left(right_totals, low - total)
+        if position < len(right_totals) and right_totals[position] <= high - total:
+            combined = mask | right[position][1]
+            return [index for index in range(len(amounts)) if combined >> index & 1]
     return None
 
 
@@ -417,7 +476,8 @@ class CandidateCustomer:
 
     customer_id: int
     label: str  # the customer's code, for reasons
-    name_keys: tuple[str, ...] = ()  # payer_name_key of name and legal name
+    name_keys: tuple[str, ...] = ()  # payer_name_key of name and legal name (else worked out from names)
+    names: tuple[str, ...] = ()  # name and legal name as the customer master has them
     open_invoices: list[OpenInvoice] = field(default_factory=list)  # all currencies, oldest due first
 
 
@@ -488,19 +548,21 @@ POINTS = {
     "account_repeat": 5,
     "name_alias": 30,
     "name_alias_shared": 15,
-    "name_customer": 30,
-    "name_customer_shared": 15,
+    "name_customer": 40,
+    "name_customer_shared": 20,
     "name_alike": 15,
     AmountFit.REFERENCED: 45,
-    AmountFit.REFERENCED_CHARGES: 35,
+    AmountFit.REFERENCED_CHARGES: 40,
     AmountFit.REFERENCED_SUBSET: 35,
     AmountFit.REFERENCED_PLUS: 30,
     AmountFit.SHORT: 10,
     AmountFit.OVER: 15,
-    AmountFit.ONE: 35,
+    AmountFit.ONE: 40,
     AmountFit.COMBINATION: 25,
     AmountFit.TOTAL: 30,
     AmountFit.CHARGES: 20,
+    "corroborating_payer": 40,  # payer points from which an exact amount corroborates them
+    "corroborated": 10,
     "conflict": -15,
     "currency": -30,
 }
@@ -521,8 +583,11 @@ class _Weighed:
 
 def _identity(
     candidate: CandidateCustomer, hits: Sequence[ReferenceHit], credit: CreditFacts, payer: PayerEvidence
-) -> tuple[int, list[str]]:
-    """Points and reasons for who paid: invoice numbers named, the payer's account and name."""
+) -> tuple[int, int, list[str]]:
+    """Points and reasons for who paid: invoice numbers named, the payer's account and name.
+
+    Returns (all points, the points the payer's account and name earned, reasons).
+    """
     score, reasons = 0, []
     own = [hit for hit in hits if hit.invoice.customer_id == candidate.customer_id]
     if own:
@@ -546,32 +611,40 @@ def _identity(
                     _("invoice %(number)s named in the %(where)s as “%(token)s”")
                     % {"number": hit.invoice.number, "where": where, "token": hit.token}
                 )
+    account_points = 0
     account_count = credit.payer_account_key and payer.account_aliases.get(candidate.customer_id)
     if account_count:
         shared = len(payer.account_aliases) > 1
-        score += POINTS["account_shared" if shared else "account"]
+        account_points = POINTS["account_shared" if shared else "account"]
         if account_count >= 2 and not shared:
-            score += POINTS["account_repeat"]
+            account_points += POINTS["account_repeat"]
         reasons.append(
             _("payer account %(account)s has paid for this customer before (%(count)s times)")
             % {"account": credit.payer_account, "count": account_count}
         )
     name_points = 0
     if credit.payer_name_key:
-        if candidate.customer_id in payer.name_aliases:
+        # The strongest of: the customer's own name, a name learned from earlier payments, alike.
+        if candidate.customer_id in payer.name_customers:
+            shared = len(payer.name_customers) > 1
+            name_points = POINTS["name_customer_shared" if shared else "name_customer"]
+            reasons.append(_("payer %(name)s is the customer's name") % {"name": credit.payer_name})
+        elif candidate.customer_id in payer.name_aliases:
             shared = len(payer.name_aliases) > 1
             name_points = POINTS["name_alias_shared" if shared else "name_alias"]
             reasons.append(
                 _("payer %(name)s has paid for this customer before") % {"name": credit.payer_name}
             )
-        elif candidate.customer_id in payer.name_customers:
-            shared = len(payer.name_customers) > 1
-            name_points = POINTS["name_customer_shared" if shared else "name_customer"]
-            reasons.append(_("payer %(name)s is the customer's name") % {"name": credit.payer_name})
-        elif any(names_alike(credit.payer_name_key, key) for key in candidate.name_keys):
+        elif any(names_alike(credit.payer_name_key, key) for key in _name_keys(candidate)):
             name_points = POINTS["name_alike"]
             reasons.append(_("payer %(name)s resembles the customer's name") % {"name": credit.payer_name})
-    return score + name_points, reasons
+    return score + account_points + name_points, account_points + name_points, reasons
+
+
+def _name_keys(candidate: CandidateCustomer) -> tuple[str, ...]:
+    if not candidate.name_keys and candidate.names:
+        candidate.name_keys = tuple(key for key in dict.fromkeys(map(payer_name_key, candidate.names)) if key)
+    return candidate.name_keys
 
 
 def _amount(
@@ -694,11 +767,17 @@ def _amount(
 
 
 def candidate_ids(hits: Sequence[ReferenceHit], payer: PayerEvidence) -> list[int]:
-    """Return the customers worth weighing for a credit: named invoices' first, then the payer's."""
+    """Return the customers worth weighing for a credit: named invoices' first, then the payer's.
+
+    A payer name shared by more than MAX_NAME_CANDIDATES customers (a common personal name, a
+    group paying for many subsidiaries) names nobody by itself; it still counts, a little, for
+    customers found otherwise.
+    """
     ids = dict.fromkeys(hit.invoice.customer_id for hit in hits)
     ids.update(dict.fromkeys(payer.account_aliases))
-    ids.update(dict.fromkeys(payer.name_aliases))
-    ids.update(dict.fromkeys(payer.name_customers))
+    for named in (payer.name_aliases, payer.name_customers):
+        if len(named) <= MAX_NAME_CANDIDATES:
+            ids.update(dict.fromkeys(named))
     return list(ids)
 
 
@@ -720,8 +799,11 @@ def proposal_make(
         candidate = candidates.get(customer_id)
         if candidate is None:
             continue
-        identity, who = _identity(candidate, hits, credit, payer)
+        identity, by_payer, who = _identity(candidate, hits, credit, payer)
         points, invoices, how, fit = _amount(candidate, hits, credit)
+        if fit in (AmountFit.ONE, AmountFit.TOTAL) and by_payer >= POINTS["corroborating_payer"]:
+            # A payer known for this customer paying exactly what one invoice (or all) is open for.
+            points += POINTS["corroborated"]
         weighed.append(_Weighed(customer_id, identity + points, invoices, who + how, fit))
     if not weighed:
         return None

@@ -26,9 +26,11 @@ that refuses a line already applied or excluded.
 from __future__ import annotations
 
 import functools
+import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -36,7 +38,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -72,7 +74,7 @@ from huikuan.core.audit import audit_record, audit_snapshot
 from huikuan.core.errors import HuikuanError, NotFound
 from huikuan.core.models import AuditAction, AuditEntry
 from huikuan.core.money import Money, format_minor, to_minor
-from huikuan.core.tabular import chunked, rows_insert, rows_update
+from huikuan.core.tabular import chunked, model_field, rows_insert, rows_update
 from huikuan.customers.models import Customer
 from huikuan.ledger.allocation import OpenItem, allocation_order, plan_allocation
 from huikuan.ledger.models import Allocation, Invoice, Payment, PaymentMethod, ShortPayment
@@ -143,11 +145,16 @@ def charges_tolerance_minor(amount_minor: int, currency: str) -> int:
     ``HUIKUAN_BANK_CHARGES_PERCENT`` of the credit (default 2), at most ``HUIKUAN_BANK_CHARGES_MAX``
     major units (default 50; a mapping currency → amount, with "*" for the others, also works).
     """
-    percent = getattr(settings, "HUIKUAN_BANK_CHARGES_PERCENT", CHARGES_PERCENT)
+    percent, cap_minor = _charges_rule(currency)
+    return charges_tolerance(amount_minor, percent=percent, cap_minor=cap_minor)
+
+
+def _charges_rule(currency: str) -> tuple[str, int]:
+    percent = str(getattr(settings, "HUIKUAN_BANK_CHARGES_PERCENT", CHARGES_PERCENT))
     cap: Any = getattr(settings, "HUIKUAN_BANK_CHARGES_MAX", CHARGES_MAX)
     if isinstance(cap, dict):
         cap = cap.get(currency, cap.get("*", CHARGES_MAX))
-    return charges_tolerance(amount_minor, percent=percent, cap_minor=to_minor(Decimal(str(cap)), currency))
+    return percent, to_minor(Decimal(str(cap)), currency)
 
 
 def unmatched_owner() -> Any:
@@ -187,8 +194,16 @@ class _Context:
     accounts: dict[str, dict[int, int]]  # account key → customer → confirmations
     names: dict[str, dict[int, int]]  # name key → customer → confirmations
     customer_names: dict[str, set[int]]  # name key → customers with that name or legal name
-    decisions_limit: int
     summary: _Summary
+    tolerances: dict[str, tuple[Decimal, int]] = field(default_factory=dict)
+
+    def tolerance(self, amount_minor: int, currency: str) -> int:
+        """charges_tolerance_minor, with the settings read once a currency."""
+        rule = self.tolerances.get(currency)
+        if rule is None:
+            percent, cap = _charges_rule(currency)
+            rule = self.tolerances[currency] = (Decimal(percent), cap)
+        return charges_tolerance(amount_minor, percent=rule[0], cap_minor=rule[1])
 
 
 @dataclass(slots=True)
@@ -203,12 +218,22 @@ class _Summary:
     aliases_learned: int = 0
     decisions: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    limit: int = DECISIONS_LISTED
 
-    def add(self, line: _Line, status: str, decision: dict[str, Any], limit: int) -> None:
+    @contextmanager
+    def timed(self, phase: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[phase] += time.perf_counter() - started
+
+    def add(self, line: _Line, status: str) -> bool:
+        """Count the line; return whether its decision is still to be listed."""
         self.counts[status] += 1
         self.amounts[status][line.currency] += line.amount_minor
-        if len(self.decisions) < limit:
-            self.decisions.append(decision)
+        return len(self.decisions) < self.limit
 
 
 def bank_match(
@@ -236,10 +261,11 @@ def bank_match(
          "decisions": [{"line": 17, "status": "APPLIED", "amount": "100.00", "currency": "CNY",
                         "customer": "C001", "invoices": ["INV-1"], "confidence": 95,
                         "payment": 42, "reasons": ["..."]}, ...],   # the first `decisions_limit`
-         "decisions_listed": 100, "warnings": []}
+         "decisions_listed": 100, "warnings": [],
+         "seconds": {"lines": 0.4, "invoice_numbers": 2.1, "decide": 3.0, ...}}  # where the time went
     """
     as_of = as_of or timezone.localdate()
-    summary = _Summary()
+    summary = _Summary(limit=decisions_limit)
     owner = unmatched_owner()
     wanted_owner = str(getattr(settings, "HUIKUAN_BANK_UNMATCHED_OWNER", "") or "").strip()
     if wanted_owner and owner is None:
@@ -249,32 +275,36 @@ def bank_match(
             )
             % {"user": wanted_owner}
         )
-    lines = _lines_to_match(line_ids)
-    summary.lines = len(lines)
-    for line in lines:
-        line.tokens = reference_tokens(line.remittance, line.structured_reference)
-        line.name_key = payer_name_key(line.payer_name)
-        line.account_key = account_key(line.payer_account)
+    with summary.timed("lines"):
+        lines = _lines_to_match(line_ids)
+        summary.lines = len(lines)
+        for line in lines:
+            line.tokens = reference_tokens(line.remittance, line.structured_reference)
+            line.name_key = payer_name_key(line.payer_name)
+            line.account_key = account_key(line.payer_account)
     context = _Context(
         as_of=as_of,
         actor=actor if getattr(actor, "pk", None) else None,
         threshold=auto_apply_threshold(),
         owner_id=owner.pk if owner is not None else None,
-        index=_invoice_index(token_keys(token for line in lines for token in line.tokens)) if lines else {},
+        index={},
         accounts={},
         names={},
         customer_names={},
-        decisions_limit=decisions_limit,
         summary=summary,
     )
     if lines:
-        context.accounts, context.names = _alias_maps()
-        context.customer_names = _customer_name_index({line.name_key for line in lines if line.name_key})
+        with summary.timed("invoice_numbers"):
+            context.index = _invoice_index(token_keys(token for line in lines for token in line.tokens))
+        with summary.timed("payers"):
+            context.accounts, context.names = _alias_maps()
+            context.customer_names = _customer_name_index({line.name_key for line in lines if line.name_key})
     for batch in chunked(lines, max(1, batch_size)):
         _batch_match(batch, context)
     from huikuan.collections.services import short_payments_to_tasks
 
-    tasks = short_payments_to_tasks(as_of=as_of)
+    with summary.timed("tasks"):
+        tasks = short_payments_to_tasks(as_of=as_of)
     return {
         "as_of": as_of.isoformat(),
         "threshold": context.threshold,
@@ -299,6 +329,7 @@ def bank_match(
         "decisions": summary.decisions,
         "decisions_listed": len(summary.decisions),
         "warnings": summary.warnings,
+        "seconds": {phase: round(seconds, 3) for phase, seconds in summary.seconds.items()},
     }
 
 
@@ -333,7 +364,7 @@ def _invoice_index(wanted: set[str]) -> dict[str, list[InvoiceRef]]:
     for pk, number, customer_id, currency in rows.iterator(chunk_size=20_000):
         for key in reference_keys(number):
             if key in wanted:
-                index.setdefault(key, []).append(InvoiceRef(pk, number, customer_id, currency))
+                index.setdefault(key, []).append(InvoiceRef.of(pk, number, customer_id, currency))
     return index
 
 
@@ -362,17 +393,6 @@ def _customer_name_index(wanted: set[str]) -> dict[str, set[int]]:
 
 
 @dataclass(slots=True)
-class _OpenRow:
-    invoice_id: int
-    number: str
-    customer_id: int
-    currency: str
-    open_minor: int
-    due_date: date
-    issue_date: date
-
-
-@dataclass(slots=True)
 class _Apply:
     line: _Line
     customer_id: int
@@ -395,6 +415,14 @@ def _payer_evidence(line: _Line, context: _Context) -> PayerEvidence:
 def _batch_match(batch: Sequence[_Line], context: _Context) -> None:
     """Decide and write one batch of lines in one transaction."""
     with transaction.atomic():
+        _batch_decide(batch, context)
+        committing = time.perf_counter()
+    context.summary.seconds["commit"] += time.perf_counter() - committing
+
+
+def _batch_decide(batch: Sequence[_Line], context: _Context) -> None:
+    timed = context.summary.timed
+    with timed("lock"):
         locked = BankStatementLine.objects.filter(pk__in=[line.pk for line in batch], amount_minor__gt=0)
         if connection.features.has_select_for_update_skip_locked:
             locked = locked.select_for_update(skip_locked=True, of=("self",))
@@ -413,6 +441,7 @@ def _batch_match(batch: Sequence[_Line], context: _Context) -> None:
                 external_id__in=[EXTERNAL_ID.format(line=line.pk) for line in lines]
             ).values_list("external_id", "pk", "customer_id")
         }
+    with timed("references"):
         evidence = {}
         hits = {}
         wanted: set[int] = set()
@@ -420,63 +449,53 @@ def _batch_match(batch: Sequence[_Line], context: _Context) -> None:
             evidence[line.pk] = _payer_evidence(line, context)
             hits[line.pk] = references_find(line.tokens, context.index)
             wanted.update(candidate_ids(hits[line.pk], evidence[line.pk]))
+    with context.summary.timed("candidates"):
         customers, open_rows = _candidates_load(wanted)
-        open_now = {row.invoice_id: row.open_minor for rows in open_rows.values() for row in rows}
-        applies: list[_Apply] = []
-        proposals: dict[int, Proposal | None] = {}
-        updates: list[tuple[_Line, str, int | None]] = []  # (line, status, customer id)
-        for line in lines:
-            recorded = already.get(EXTERNAL_ID.format(line=line.pk))
-            if recorded is not None:
-                # Paid before a crash could record the line's status: link it, pay nothing again.
-                payment_id, customer_id = recorded
-                updates.append((line, LineDecision.APPLY, customer_id))
-                applies.append(
-                    _Apply(line, customer_id, Proposal(customer_id, (), 0, ()), [], [], payment_id)
-                )
-                continue
-            candidates = {
-                customer_id: CandidateCustomer(
-                    customer_id=customer_id,
-                    label=customers[customer_id][0],
-                    name_keys=customers[customer_id][1],
-                    open_invoices=[
-                        OpenInvoice(
-                            row.invoice_id,
-                            row.number,
-                            row.currency,
-                            open_now[row.invoice_id],
-                            row.due_date,
-                            row.issue_date,
-                        )
-                        for row in open_rows.get(customer_id, ())
-                        if open_now[row.invoice_id] > 0
-                    ],
-                )
-                for customer_id in candidate_ids(hits[line.pk], evidence[line.pk])
-                if customer_id in customers
-            }
-            credit = CreditFacts(
-                amount_minor=line.amount_minor,
-                currency=line.currency,
-                payer_name_key=line.name_key,
-                payer_account_key=line.account_key,
-                payer_name=line.payer_name,
-                payer_account=line.payer_account,
-                tolerance_minor=charges_tolerance_minor(line.amount_minor, line.currency),
-                booking_date=line.booking_date,
-            )
-            proposal = proposal_make(credit, hits[line.pk], evidence[line.pk], candidates)
-            proposals[line.pk] = proposal
-            status = decision_for(proposal, threshold=context.threshold)
-            if status == LineDecision.APPLY:
-                assert proposal is not None
-                plan, shorts = _plan(line, proposal, open_rows.get(proposal.customer_id, []), open_now)
-                applies.append(_Apply(line, proposal.customer_id, proposal, plan, shorts))
-            updates.append((line, status, proposal.customer_id if proposal is not None else None))
-            context.summary.fits[(proposal.amount_fit if proposal is not None else "") or "none"] += 1
+    deciding = time.perf_counter()
+    open_now = {invoice.invoice_id: invoice.open_minor for rows in open_rows.values() for invoice in rows}
+    applies: list[_Apply] = []
+    built: dict[int, CandidateCustomer] = {}
+    proposals: dict[int, Proposal | None] = {}
+    updates: list[tuple[_Line, str, int | None]] = []  # (line, status, customer id)
+    for line in lines:
+        recorded = already.get(EXTERNAL_ID.format(line=line.pk))
+        if recorded is not None:
+            # Paid before a crash could record the line's status: link it, pay nothing again.
+            payment_id, customer_id = recorded
+            updates.append((line, LineDecision.APPLY, customer_id))
+            applies.append(_Apply(line, customer_id, Proposal(customer_id, (), 0, ()), [], [], payment_id))
+            continue
+        candidates = {
+            customer_id: _candidate(customer_id, customers, open_rows, open_now, built)
+            for customer_id in candidate_ids(hits[line.pk], evidence[line.pk])
+            if customer_id in customers
+        }
+        credit = CreditFacts(
+            amount_minor=line.amount_minor,
+            currency=line.currency,
+            payer_name_key=line.name_key,
+            payer_account_key=line.account_key,
+            payer_name=line.payer_name,
+            payer_account=line.payer_account,
+            tolerance_minor=context.tolerance(line.amount_minor, line.currency),
+            booking_date=line.booking_date,
+        )
+        proposal = proposal_make(credit, hits[line.pk], evidence[line.pk], candidates)
+        proposals[line.pk] = proposal
+        status = decision_for(proposal, threshold=context.threshold)
+        if status == LineDecision.APPLY:
+            assert proposal is not None
+            plan, shorts = _plan(line, proposal, open_rows.get(proposal.customer_id, []), open_now)
+            built.pop(proposal.customer_id, None)  # its open amounts changed
+            applies.append(_Apply(line, proposal.customer_id, proposal, plan, shorts))
+        updates.append((line, status, proposal.customer_id if proposal is not None else None))
+        context.summary.fits[(proposal.amount_fit if proposal is not None else "") or "none"] += 1
+    context.summary.seconds["decide"] += time.perf_counter() - deciding
+    with context.summary.timed("payments"):
         _payments_write([a for a in applies if a.proposal.invoices], context)
+    with context.summary.timed("lines_written"):
         _lines_write(updates, applies, proposals, customers, context)
+    with context.summary.timed("aliases"):
         context.summary.aliases_learned += _aliases_learn(
             [(a.line.account_key, a.line.name_key, a.customer_id) for a in applies if a.proposal.invoices]
         )
@@ -484,35 +503,69 @@ def _batch_match(batch: Sequence[_Line], context: _Context) -> None:
 
 def _candidates_load(
     customer_ids: Iterable[int],
-) -> tuple[dict[int, tuple[str, tuple[str, ...]]], dict[int, list[_OpenRow]]]:
-    """Return the candidate customers (code, name keys) and their open invoices, oldest due first.
+) -> tuple[dict[int, tuple[str, tuple[str, ...]]], dict[int, list[OpenInvoice]]]:
+    """Return the candidate customers (code, names) and their open invoices, oldest due first.
 
     The invoices are locked for the batch (as ``payment_record`` locks them), so that a payment
     recorded meanwhile cannot be spent twice.
     """
     ids = sorted(customer_ids)
     customers: dict[int, tuple[str, tuple[str, ...]]] = {}
-    open_rows: dict[int, list[_OpenRow]] = defaultdict(list)
+    open_rows: dict[int, list[OpenInvoice]] = defaultdict(list)
     for chunk in chunked(ids, 2000):
         for pk, code, name, legal_name in Customer.objects.filter(pk__in=chunk).values_list(
             "pk", "code", "name", "legal_name"
         ):
-            keys = tuple(k for k in dict.fromkeys((payer_name_key(name), payer_name_key(legal_name))) if k)
-            customers[pk] = (code, keys)
+            customers[pk] = (code, (name, legal_name))
         invoices = Invoice.objects.filter(customer_id__in=chunk, open_minor__gt=0).order_by("pk")
         if connection.features.has_select_for_update:
             invoices = invoices.select_for_update()
-        for row in invoices.values_list(
+        sql, params = invoices.values_list(
             "pk", "number", "customer_id", "currency", "open_minor", "due_date", "issue_date"
-        ):
-            open_rows[row[2]].append(_OpenRow(*row))
+        ).query.sql_with_params()
+        # Read raw: tens of thousands of rows a batch, whose dates SQLite returns as ISO text.
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for pk, number, customer_id, currency, open_minor, due, issued in cursor.fetchall():
+                open_rows[customer_id].append(
+                    OpenInvoice(pk, number, currency, open_minor, _date(due), _date(issued))
+                )
     for rows in open_rows.values():
-        rows.sort(key=lambda row: (row.due_date, row.invoice_id))
+        rows.sort(key=lambda invoice: (invoice.due_date, invoice.invoice_id))
     return customers, open_rows
 
 
+def _candidate(
+    customer_id: int,
+    customers: dict[int, tuple[str, tuple[str, ...]]],
+    open_rows: dict[int, list[OpenInvoice]],
+    open_now: dict[int, int],
+    built: dict[int, CandidateCustomer],
+) -> CandidateCustomer:
+    """The customer as the pure rules weigh it, built once a batch until a payment changes it."""
+    candidate = built.get(customer_id)
+    if candidate is None:
+        code, names = customers[customer_id]
+        candidate = built[customer_id] = CandidateCustomer(
+            customer_id=customer_id,
+            label=code,
+            names=names,
+            open_invoices=[
+                invoice if open_now[invoice.invoice_id] == invoice.open_minor
+                else replace(invoice, open_minor=open_now[invoice.invoice_id])
+                for invoice in open_rows.get(customer_id, ())
+                if open_now[invoice.invoice_id] > 0
+            ],
+        )  # fmt: skip
+    return candidate
+
+
+def _date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
 def _plan(
-    line: _Line, proposal: Proposal, rows: Sequence[_OpenRow], open_now: dict[int, int]
+    line: _Line, proposal: Proposal, rows: Sequence[OpenInvoice], open_now: dict[int, int]
 ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """Apply the credit as ``payment_record`` would, in memory: named first, then oldest due.
 
@@ -526,7 +579,7 @@ def _plan(
         for row in rows
         if row.currency == line.currency
         and open_now[row.invoice_id] > 0
-        and (row.issue_date <= line.booking_date or row.invoice_id in named)
+        and (row.issue_date is None or row.issue_date <= line.booking_date or row.invoice_id in named)
     ]
     plan = plan_allocation(line.amount_minor, allocation_order(items, named))
     shorts = []
@@ -544,27 +597,25 @@ def _payments_write(applies: Sequence[_Apply], context: _Context) -> None:
     """
     if not applies:
         return
-    created = Payment.objects.bulk_create(
-        [
-            Payment(
-                customer_id=a.customer_id,
-                received_date=a.line.booking_date,
-                currency=a.line.currency,
-                amount_minor=a.line.amount_minor,
-                unapplied_minor=a.line.amount_minor,
-                method=PaymentMethod.BANK_TRANSFER,
-                reference=_payment_reference(a.line.structured_reference, a.line.remittance),
-                payer_name=a.line.payer_name[:255],
-                external_id=EXTERNAL_ID.format(line=a.line.pk),
-            )
-            for a in applies
-        ]
-    )
-    for a, payment in zip(applies, created, strict=True):
-        a.payment_id = payment.pk
     adapt_date = functools.lru_cache(maxsize=1024)(connection.ops.adapt_datefield_value)
     now = timezone.now()
     stamp = connection.ops.adapt_datetimefield_value(now)
+    external_ids = [EXTERNAL_ID.format(line=a.line.pk) for a in applies]
+    rows_insert(
+        Payment,
+        ("customer", "received_date", "currency", "amount_minor", "unapplied_minor", "method", "reference",
+         "payer_name", "external_id", "created_at"),
+        [
+            (a.customer_id, adapt_date(a.line.booking_date), a.line.currency, a.line.amount_minor,
+             a.line.amount_minor, PaymentMethod.BANK_TRANSFER,
+             _payment_reference(a.line.structured_reference, a.line.remittance), a.line.payer_name[:255],
+             external_id, stamp)
+            for a, external_id in zip(applies, external_ids, strict=True)
+        ],
+    )  # fmt: skip
+    recorded = dict(Payment.objects.filter(external_id__in=external_ids).values_list("external_id", "pk"))
+    for a, external_id in zip(applies, external_ids, strict=True):
+        a.payment_id = recorded[external_id]
     rows_insert(
         Allocation,
         ("payment", "invoice", "amount_minor", "allocation_date", "reverses", "created_at"),
@@ -590,32 +641,39 @@ def _payments_write(applies: Sequence[_Apply], context: _Context) -> None:
     )
     numbers = dict(Invoice.objects.filter(pk__in=touched).values_list("pk", "number")) if touched else {}
     actor = context.actor
-    AuditEntry.objects.bulk_create(
+    json_value = connection.ops.adapt_json_value
+    rows_insert(
+        AuditEntry,
+        ("at", "actor", "actor_label", "customer", "entity", "entity_id", "action", "before", "after"),
         [
-            AuditEntry(
-                actor=actor,
-                actor_label=actor.get_username() if actor is not None else ACTOR_LABEL,
-                customer_id=a.customer_id,
-                entity=Payment._meta.label_lower,
-                entity_id=str(a.payment_id),
-                action=AuditAction.CREATE,
-                after={
-                    "id": a.payment_id,
-                    "customer_id": a.customer_id,
-                    "received_date": a.line.booking_date.isoformat(),
-                    "currency": a.line.currency,
-                    "amount_minor": a.line.amount_minor,
-                    "unapplied_minor": a.line.amount_minor - sum(take for _pk, take in a.plan),
-                    "method": PaymentMethod.BANK_TRANSFER,
-                    "reference": _payment_reference(a.line.structured_reference, a.line.remittance),
-                    "payer_name": a.line.payer_name[:255],
-                    "external_id": EXTERNAL_ID.format(line=a.line.pk),
-                    "allocations": [[numbers.get(pk, pk), take] for pk, take in a.plan],
-                },
+            (
+                stamp,
+                actor.pk if actor is not None else None,
+                actor.get_username() if actor is not None else ACTOR_LABEL,
+                a.customer_id,
+                Payment._meta.label_lower,
+                str(a.payment_id),
+                AuditAction.CREATE,
+                None,
+                json_value(
+                    {
+                        "id": a.payment_id,
+                        "customer_id": a.customer_id,
+                        "received_date": a.line.booking_date.isoformat(),
+                        "currency": a.line.currency,
+                        "amount_minor": a.line.amount_minor,
+                        "unapplied_minor": a.line.amount_minor - sum(take for _pk, take in a.plan),
+                        "method": PaymentMethod.BANK_TRANSFER,
+                        "reference": _payment_reference(a.line.structured_reference, a.line.remittance),
+                        "payer_name": a.line.payer_name[:255],
+                        "external_id": EXTERNAL_ID.format(line=a.line.pk),
+                        "allocations": [[numbers.get(pk, pk), take] for pk, take in a.plan],
+                    },
+                    None,
+                ),
             )
             for a in applies
         ],
-        batch_size=1000,
     )
     summary = context.summary
     summary.payments += len(applies)
@@ -654,9 +712,9 @@ def _lines_write(
             )
         )
         proposal = proposals.get(line.pk)
-        context.summary.add(
-            line,
-            status,
+        if not context.summary.add(line, status):
+            continue
+        context.summary.decisions.append(
             {
                 "line": line.pk,
                 "status": status,
@@ -667,14 +725,15 @@ def _lines_write(
                 "confidence": proposal.confidence if proposal is not None else 0,
                 "payment": payment_of.get(line.pk) if applied else None,
                 "reasons": list(proposal.reasons) if proposal is not None else [],
-            },
-            context.decisions_limit,
+            }
         )
     rows_update(
         BankStatementLine, ("status", "customer", "payment", "owner", "matched_at", "matched_by"), rows
     )
     decided = [line for line, _status, _customer in updates if line.pk in proposals]
-    MatchProposal.objects.filter(line_id__in=[line.pk for line in decided]).delete()
+    if any(line.status != LineStatus.NEW for line in decided):
+        MatchProposal.objects.filter(line_id__in=[line.pk for line in decided]).delete()
+    json_value = connection.ops.adapt_json_value
     made = []
     for line in decided:
         proposal = proposals[line.pk]
@@ -685,15 +744,16 @@ def _lines_write(
             for number, amount in proposal.invoices
         ]
         made.append(
-            MatchProposal(
-                line_id=line.pk,
-                customer_id=proposal.customer_id,
-                invoices=invoices,
-                confidence=proposal.confidence,
-                reasons=list(proposal.reasons),
+            (
+                line.pk,
+                proposal.customer_id,
+                json_value(invoices, None),
+                proposal.confidence,
+                json_value(list(proposal.reasons), None),
+                stamp,
             )
         )
-    MatchProposal.objects.bulk_create(made, batch_size=1000)
+    rows_insert(MatchProposal, ("line", "customer", "invoices", "confidence", "reasons", "created_at"), made)
 
 
 def _aliases_learn(pairs: Sequence[tuple[str, str, int]]) -> int:
@@ -728,16 +788,31 @@ def _aliases_learn(pairs: Sequence[tuple[str, str, int]]) -> int:
             if key in existing
         ],
     )
-    PayerAlias.objects.bulk_create(
+    # Another run or a reviewer may teach the same alias meanwhile: theirs stands.
+    _rows_insert_new(
+        PayerAlias,
+        ("kind", "value", "customer", "confirmations", "last_confirmed_at"),
         [
-            PayerAlias(kind=kind, value=value, customer_id=customer_id, confirmations=count)
+            (kind, value, customer_id, count, stamp)
             for (kind, value, customer_id), count in wanted.items()
             if (kind, value, customer_id) not in existing
         ],
-        batch_size=1000,
-        ignore_conflicts=True,
     )
     return sum(wanted.values())
+
+
+def _rows_insert_new(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Insert rows with one executemany, leaving out those a unique constraint already holds."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(model_field(model, name).column)) for name in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING",
+            rows,
+        )
 
 
 # --- review ---------------------------------------------------------------------------------

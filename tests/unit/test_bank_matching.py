@@ -107,6 +107,14 @@ def test_amounts_and_dates_in_the_text_do_not_name_an_invoice_with_a_short_key()
     assert _found("paid 1,234.50 on 2024-03-01", _index("INV-1234", "INV-2024")) == {}
 
 
+def test_a_list_of_numbers_written_with_slashes_names_each_of_them():
+    index = _index("INV-202502-00319", "INV-202601-00525")
+
+    found = _found("发票号：INV-202502-00319/INV-202601-00525", index)
+
+    assert found == {"INV-202502-00319": True, "INV-202601-00525": True}
+
+
 def test_a_creditor_reference_names_the_invoice_it_carries():
     found = _found("", _index("2024001234"), structured="RF71 2024 0012 34")
 
@@ -169,13 +177,20 @@ def test_subset_sum_prefers_an_exact_sum_to_one_within_the_charges_tolerance():
     assert subset_sum(items, 980, tolerance_minor=10) is None
 
 
-def test_subset_sum_gives_up_beyond_its_bounds():
+def test_subset_sum_considers_only_the_oldest_invoices_up_to_its_cap():
     items = [(n, 1_000_000 + n) for n in range(30)]
     target = 2_000_052  # two invoices whose positions add up to 52: (23, 29), (24, 28) ...
 
     assert subset_sum(items, target) is None  # only the 20 oldest invoices are considered
-    assert subset_sum(items, target, max_items=30) == (23, 29)
-    assert subset_sum(items, target, max_items=30, max_steps=10) is None
+    assert subset_sum(items, target, max_items=30, max_steps=100_000) == (23, 29)
+
+
+def test_subset_sum_out_of_search_steps_still_returns_a_fitting_combination():
+    items = [(n, 1_000_000 + n) for n in range(30)]
+
+    found = subset_sum(items, 2_000_052, max_items=30, max_steps=10)
+
+    assert found is not None and len(found) == 2 and sum(found) == 52
 
 
 def test_charges_tolerance_is_a_share_of_the_credit_with_a_cap():
@@ -284,14 +299,26 @@ def test_a_short_payment_by_an_unknown_payer_waits_for_review():
     assert decision_for(proposal, threshold=90) == LineDecision.REVIEW
 
 
-def test_a_known_account_paying_one_invoice_exactly_without_reference_waits_for_review():
+def test_a_known_account_paying_exactly_one_invoice_without_reference_is_applied():
     payer = PayerEvidence(account_aliases={1: 1})
 
     proposal = _propose(5_000, "", [_customer(1, ("INV-0001", 10_000), ("INV-0002", 5_000))], payer=payer)
 
     assert proposal is not None
     assert (proposal.invoice_numbers, proposal.amount_fit) == (["INV-0002"], AmountFit.ONE)
-    assert decision_for(proposal, threshold=90) == LineDecision.REVIEW
+    assert decision_for(proposal, threshold=90) == LineDecision.APPLY
+
+
+def test_a_payer_only_resembling_the_customer_paying_one_invoice_waits_for_review():
+    customer = _customer(1, ("INV-0001", 10_000), ("INV-0002", 5_000), name="Acme Trading Co Ltd")
+
+    proposal = _propose(
+        5_000, "", [customer], payer=PayerEvidence(account_aliases={1: 1}), name="Acme Tradng"
+    )
+    alike = _propose(5_000, "", [customer], payer=PayerEvidence(), name="Acme Tradng")
+
+    assert proposal is not None and decision_for(proposal, threshold=90) == LineDecision.APPLY
+    assert alike is None  # a name only alike does not make a customer a candidate
 
 
 def test_a_known_account_and_name_paying_a_combination_are_applied():
