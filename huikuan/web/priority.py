@@ -75,6 +75,36 @@ def priority_compute(
     )
 
 
+@dataclass(frozen=True)
+class ScaledWeights:
+    """The weights as whole numbers over ``scale``, for a database to order by the same score
+    with integer arithmetic: risk = grade[g] / scale × (broken_base + broken_step × n) / scale."""
+
+    scale: int
+    grades: dict[str, int]
+    other_grade: int  # a grade without a weight of its own counts as 1
+    broken_base: int
+    broken_step: int
+
+
+def priority_weights_scaled() -> ScaledWeights:
+    """Return the priority's weights as integers over a common power of ten."""
+    weights = [*GRADE_WEIGHTS.values(), Decimal(1), BROKEN_PROMISE_WEIGHT]
+    places = max(max(0, -int(weight.normalize().as_tuple().exponent)) for weight in weights)
+    scale = 10**places
+
+    def whole(weight: Decimal) -> int:
+        return int(weight * scale)
+
+    return ScaledWeights(
+        scale=scale,
+        grades={grade: whole(weight) for grade, weight in GRADE_WEIGHTS.items()},
+        other_grade=scale,
+        broken_base=scale,
+        broken_step=whole(BROKEN_PROMISE_WEIGHT),
+    )
+
+
 def _factor(value: Decimal) -> str:
     return format(value.normalize(), "f")
 

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.apps import apps
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import (
     Count,
-    DateField,
     Exists,
     F,
-    Func,
-    IntegerField,
     Min,
     OuterRef,
     Q,
     QuerySet,
     Sum,
-    Value,
 )
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -31,12 +29,12 @@ from django.utils.translation import ngettext
 from huikuan.accounts.access import customer_scope, scope_filter, user_sees_all
 from huikuan.collections.models import PromiseStatus, PromiseToPay, Task, TaskKind, TaskStatus
 from huikuan.core.models import AuditAction, AuditEntry
-from huikuan.core.money import from_minor
+from huikuan.core.money import CURRENCY_EXPONENTS, from_minor
 from huikuan.customers.models import Contact, Customer
 from huikuan.ledger.aging import DEFAULT_BUCKETS, bucket_labels
 from huikuan.ledger.models import Invoice, Payment
 from huikuan.messaging.models import OutboxMessage, OutboxStatus
-from huikuan.web.priority import Priority, priority_compute, weighted_days
+from huikuan.web.priority import Priority, priority_compute, priority_weights_scaled, weighted_days
 from huikuan.web.templatetags.huikuan_web import amount as amount_format
 
 
@@ -60,32 +58,10 @@ def customer_contacts(*, customer: Customer) -> QuerySet[Contact]:
 # Kinds of work beside the task kinds: a message a person must approve, a promise due.
 APPROVAL = "APPROVAL"
 PROMISE_DUE = "PROMISE_DUE"
-# Read at most this many of each source: the list is ordered in memory by priority, and nobody
-# works through more in a day. The page says when the cap was reached.
-WORKLIST_SOURCE_CAP = 1000
-
-
-class DaysPastDue(Func):
-    """Whole days from a date column to ``as_of`` (negative before it), in SQLite and PostgreSQL."""
-
-    output_field = IntegerField()
-
-    def __init__(self, as_of: date, column: str = "due_date") -> None:
-        super().__init__(Value(as_of, output_field=DateField()), F(column))
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler,
-            connection,
-            template="CAST(julianday(%(expressions)s) AS INTEGER)",
-            arg_joiner=") - julianday(",
-            **extra,
-        )
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler, connection, template="(%(expressions)s)", arg_joiner="::date - ", **extra
-        )
+# The database orders at most this many of each source (tasks, messages, promises), the oldest
+# first; a collector's day is far below it, a manager's list of everyone's messages may not be.
+# The page says when the cap was reached.
+WORKLIST_SOURCE_CAP = 5000
 
 
 @dataclass(frozen=True)
@@ -97,8 +73,8 @@ class WorklistFilters:
 
 @dataclass
 class WorkItem:
-    """One piece of work. The list is ordered from these few fields; the page's items are then
-    filled with their records (:func:`worklist_fill`)."""
+    """One piece of work, as the database ordered it; :func:`worklist_fill` gives the items to be
+    shown their records."""
 
     key: str  # unique on the page: "task-12", "message-7", "promise-3"
     kind: str
@@ -115,6 +91,7 @@ class WorkItem:
     task: Task | None = None
     message: OutboxMessage | None = None
     promise: PromiseToPay | None = None
+    links: dict[str, str] = field(default_factory=dict)  # the page's links for the row
 
     @property
     def currency(self) -> str:
@@ -123,119 +100,263 @@ class WorkItem:
 
 @dataclass
 class Worklist:
-    items: list[WorkItem]
+    items: list[WorkItem]  # the slice asked for, highest priority first
     counts: dict[str, int] = field(default_factory=dict)  # per kind, before the kind filter
-    capped: bool = False  # a source had more than WORKLIST_SOURCE_CAP rows
+    capped: bool = False  # a source had more than WORKLIST_SOURCE_CAP items
+    offset: int = 0  # how many items come before ``items``
+    more: bool = False  # items follow the slice
+    matching: int = 0  # items of the kind asked for (all kinds when none was)
+    cap: int = WORKLIST_SOURCE_CAP
 
-
-# What the ordering needs of each row: its id, kind, customer (id, code, grade, currency), due
-# date and currency. Narrow tuples: the worklist reads up to a thousand rows of each source.
-_CUSTOMER_COLUMNS = ("customer_id", "customer__code", "customer__grade", "customer__currency")
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
 
 
 def _customer_search(search: str, via: str = "customer") -> Q:
     return Q(**{f"{via}__code__icontains": search}) | Q(**{f"{via}__name__icontains": search})
 
 
-def _worklist_tasks(*, user: Any, as_of: date, filters: WorklistFilters) -> list[tuple[Any, ...]]:
+@dataclass(frozen=True)
+class _Part:
+    """One source of work as the database reads it (at most WORKLIST_SOURCE_CAP of it)."""
+
+    source: str  # "task", "message" or "promise": how an item's key begins
+    name: str  # counted apart from the other parts, to know whether the cap was reached
+    queryset: QuerySet[Any]
+    kind: str  # the kind of every item; empty for tasks, whose rows say
+
+
+def _worklist_parts(*, user: Any, as_of: date, filters: WorklistFilters) -> list[_Part]:
+    """Return where the user's work comes from, within the customers they reach.
+
+    Open tasks due by ``as_of`` (theirs, or unassigned on their customers; with ``everyone``
+    also their colleagues'), messages awaiting approval, and open promises whose date has come.
+    """
     tasks = scope_filter(Task.objects.filter(status=TaskStatus.OPEN, due_date__lte=as_of), user=user)
-    if not filters.everyone:
-        unassigned = Q(assignee__isnull=True)
-        if not user_sees_all(user):
-            unassigned &= Q(customer__collector=user) | Q(customer__sales_rep=user)
-        tasks = tasks.filter(Q(assignee=user) | unassigned)
-    if filters.search:
-        tasks = tasks.filter(_customer_search(filters.search))
-    return list(
-        tasks.order_by("due_date", "id").values_list(
-            "id", "kind", *_CUSTOMER_COLUMNS, "due_date", "action__currency"
-        )[: WORKLIST_SOURCE_CAP + 1]
-    )
-
-
-def _worklist_messages(*, user: Any, filters: WorklistFilters) -> list[tuple[Any, ...]]:
     messages = scope_filter(OutboxMessage.objects.filter(status=OutboxStatus.AWAITING_APPROVAL), user=user)
-    if filters.search:
-        messages = messages.filter(_customer_search(filters.search))
-    return list(
-        messages.order_by("not_before_at", "id").values_list(
-            "id", *_CUSTOMER_COLUMNS, "not_before_at", "action__currency"
-        )[: WORKLIST_SOURCE_CAP + 1]
-    )
-
-
-def _worklist_promises(*, user: Any, as_of: date, filters: WorklistFilters) -> list[tuple[Any, ...]]:
     promises = scope_filter(
         PromiseToPay.objects.filter(status=PromiseStatus.OPEN, promised_date__lte=as_of), user=user
     )
     if not filters.everyone and user_sees_all(user):
         promises = promises.filter(Q(customer__collector=user) | Q(created_by=user))
     if filters.search:
-        promises = promises.filter(_customer_search(filters.search))
-    return list(
-        promises.order_by("promised_date", "id").values_list(
-            "id", *_CUSTOMER_COLUMNS, "promised_date", "currency"
-        )[: WORKLIST_SOURCE_CAP + 1]
-    )
+        found = _customer_search(filters.search)
+        tasks, messages, promises = tasks.filter(found), messages.filter(found), promises.filter(found)
+    if filters.everyone:
+        task_parts = [_Part("task", "tasks", tasks, "")]
+    else:
+        # Theirs, and unassigned ones on their customers: apart, each is read from an index.
+        unassigned = tasks.filter(assignee__isnull=True)
+        if not user_sees_all(user):
+            unassigned = unassigned.filter(Q(customer__collector=user) | Q(customer__sales_rep=user))
+        task_parts = [
+            _Part("task", "own tasks", tasks.filter(assignee=user), ""),
+            _Part("task", "unassigned tasks", unassigned, ""),
+        ]
+    return [
+        *task_parts,
+        _Part("message", "messages", messages, APPROVAL),
+        _Part("promise", "promises", promises, PROMISE_DUE),
+    ]
 
 
-@dataclass(frozen=True)
-class CustomerRisk:
-    overdue: dict[str, tuple[int, int]]  # currency -> (overdue minor, Σ open × days past due)
-    broken_promises: int
+def _sql(queryset: QuerySet[Any]) -> tuple[str, list[Any]]:
+    sql, params = queryset.query.sql_with_params()
+    return sql, list(params)
 
 
-def customers_risk(*, customer_ids: Iterable[int], as_of: date) -> dict[int, CustomerRisk]:
-    """Return, per customer, what is overdue on ``as_of`` per currency and its broken promises.
+# Each part is cut at the cap after ordering it oldest first.
+_PART_ORDER = {
+    "task": ("due_date", "id"),
+    "message": ("not_before_at", "id"),
+    "promise": ("promised_date", "id"),
+}
 
-    Two grouped queries whatever the number of customers.
-    """
-    ids = sorted(set(customer_ids))
-    if not ids:
-        return {}
-    overdue: dict[int, dict[str, tuple[int, int]]] = {}
-    rows = (
-        Invoice.objects.filter(
-            customer_id__in=ids, settled_date__isnull=True, open_minor__gt=0, due_date__lt=as_of
-        )
-        .order_by()
-        .values("customer_id", "currency")
-        .annotate(total=Sum("open_minor"), weighted=Sum(F("open_minor") * DaysPastDue(as_of)))
-        .values_list("customer_id", "currency", "total", "weighted")
-    )
-    for customer_id, currency, total, weighted in rows:
-        overdue.setdefault(customer_id, {})[currency] = (total, weighted)
-    broken = dict(
-        PromiseToPay.objects.filter(customer_id__in=ids, status=PromiseStatus.BROKEN)
-        .order_by()
-        .values("customer_id")
-        .annotate(count=Count("id"))
-        .values_list("customer_id", "count")
-    )
-    return {
-        customer_id: CustomerRisk(
-            overdue=overdue.get(customer_id, {}), broken_promises=broken.get(customer_id, 0)
-        )
-        for customer_id in ids
+
+def _part_sql(part: _Part) -> tuple[str, list[Any]]:
+    """The part's items with the columns ``items`` has (part, source, kind, id, the customer's id,
+    code, grade and currency, due date, the item's own currency)."""
+    due: Any = {"task": F("due_date"), "message": TruncDate("not_before_at"), "promise": F("promised_date")}
+    currency = F("currency") if part.source == "promise" else F("action__currency")
+    columns: dict[str, Any] = {
+        "w_id": F("id"),
+        "w_customer": F("customer_id"),
+        "w_code": F("customer__code"),
+        "w_grade": F("customer__grade"),
+        "w_own": F("customer__currency"),
+        "w_due": due[part.source],
+        "w_currency": currency,
     }
-
-
-def _priority(*, grade: str, own_currency: str, currency: str, risk: CustomerRisk | None) -> Priority:
-    overdue = risk.overdue if risk else {}
-    if not currency:
-        # The customer's own currency, else the one with the most overdue amount-days.
-        if own_currency in overdue or not overdue:
-            currency = own_currency
-        else:
-            currency = max(sorted(overdue), key=lambda c: overdue[c][1])
-    total, weighted = overdue.get(currency, (0, 0))
-    return priority_compute(
-        overdue=from_minor(total, currency),
-        currency=currency,
-        days=weighted_days(overdue_minor=total, day_weighted_minor=weighted or 0),
-        grade=grade,
-        broken_promises=risk.broken_promises if risk else 0,
+    if not part.kind:
+        columns["w_kind"] = F("kind")
+    sql, params = _sql(
+        part.queryset.order_by(*_PART_ORDER[part.source]).values(**columns)[:WORKLIST_SOURCE_CAP]
     )
+    kind = "w_kind" if not part.kind else "%s"
+    return (
+        f"SELECT %s AS part, '{part.source}' AS source, {kind} AS kind, w_id AS id, "
+        "w_customer AS customer_id, w_code AS code, w_grade AS grade, w_own AS own, w_due AS due, "
+        f"w_currency AS currency FROM ({sql}) {part.source}s",
+        [part.name, *([part.kind] if part.kind else []), *params],
+    )
+
+
+def _worklist_counts_exact(parts: list[_Part]) -> dict[tuple[str, str], int]:
+    """Return how many items each part has of each kind, without the cap (one query)."""
+    selects, params = [], []
+    for part in parts:
+        if part.kind:
+            sql, part_params = _sql(part.queryset.order_by().values("id"))
+            selects.append(f"SELECT %s, %s, COUNT(*) FROM ({sql}) counted")
+            params += [part.name, part.kind, *part_params]
+        else:
+            sql, part_params = _sql(
+                part.queryset.order_by().values("kind").annotate(n=Count("id")).values_list("kind", "n")
+            )
+            selects.append(f"SELECT %s, kind, n FROM ({sql}) counted")
+            params += [part.name, *part_params]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(selects), params)
+        return {(name, kind): int(count) for name, kind, count in cursor.fetchall() if count}
+
+
+def _days_past_due_sql(column: str) -> str:
+    """Whole days from ``column`` (a date) to the date given as the parameter."""
+    if connection.vendor == "postgresql":
+        return f"(%s::date - {column})"
+    return f"CAST(julianday(%s) - julianday({column}) AS INTEGER)"
+
+
+def _quotient_sql(dividend: str, divisor: str) -> str:
+    """The integer quotient of two non-negative whole numbers (exact: numeric in PostgreSQL)."""
+    if connection.vendor == "postgresql":
+        return f"DIV(({dividend})::numeric, ({divisor})::numeric)"
+    return f"(({dividend}) / ({divisor}))"
+
+
+def _case_sql(column: str, cases: dict[int, list[str]], default: int) -> tuple[str, list[Any]]:
+    """``CASE WHEN column IN (...) THEN n ... ELSE default END`` with the values as parameters."""
+    sql, params = [], []
+    for result, values in cases.items():
+        if values:
+            sql.append(f"WHEN {column} IN ({', '.join(['%s'] * len(values))}) THEN {int(result)}")
+            params += values
+    return f"CASE {' '.join(sql)} ELSE {int(default)} END", params
+
+
+def _score_sql() -> tuple[str, list[Any]]:
+    """The priority score of a row of ``scored`` (columns total, weighted, grade, broken, currency),
+    in integers: total × days × grade weight × broken weight / 10^exponent, rounded half up, exactly
+    as :func:`huikuan.web.priority.priority_compute` computes it."""
+    weights = priority_weights_scaled()
+    grade, grade_params = _case_sql(
+        "grade", {weight: [name] for name, weight in weights.grades.items()}, weights.other_grade
+    )
+    by_exponent: dict[int, list[str]] = {}
+    for code, places in sorted(CURRENCY_EXPONENTS.items()):
+        if places != 2:
+            by_exponent.setdefault(10**places, []).append(code)
+    minor, minor_params = _case_sql("currency", by_exponent, 100)
+    days = _quotient_sql("2 * weighted + total", "2 * total")
+    product = f"total * {days} * {grade} * ({weights.broken_base} + {weights.broken_step} * broken)"
+    divisor = f"{weights.scale * weights.scale} * {minor}"
+    score = _quotient_sql(f"2 * {product} + {divisor}", f"2 * {divisor}")
+    return (
+        f"CASE WHEN total > 0 THEN {score} ELSE 0 END",
+        [*grade_params, *minor_params, *minor_params],
+    )
+
+
+def _worklist_sql(
+    *, parts: list[_Part], as_of: date, kind: str, offset: int, limit: int
+) -> tuple[str, list[Any]]:
+    """The one query that scores every item, hands over one slice of them, highest priority
+    first, and counts the items of each part and kind.
+
+    The score is computed once per customer and currency that has something overdue (the
+    amounts summed, the broken promises counted); an item takes the score of its customer in its
+    currency. An item without a currency of its own is priced in the customer's currency, or,
+    when nothing is overdue in it, in the currency with the most amount-days.
+    Rows: ("count", part, kind, count, None…) first, then ("item", source, kind, count None, id,
+    customer id, code, grade, currency, due, total, weighted, broken, score) in order.
+    """
+    day = connection.ops.adapt_datefield_value(as_of)
+    selects, params = [], []
+    for part in parts:
+        sql, part_params = _part_sql(part)
+        selects.append(sql)
+        params += part_params
+    score, score_params = _score_sql()
+    days = _days_past_due_sql("invoice.due_date")
+    sql = f"""
+WITH items AS ({" UNION ALL ".join(selects)}),
+customers AS (SELECT DISTINCT customer_id, grade, own FROM items),
+risk AS (
+    SELECT invoice.customer_id, invoice.currency, SUM(invoice.open_minor) AS total,
+           SUM(invoice.open_minor * {days}) AS weighted
+    FROM {Invoice._meta.db_table} invoice
+    WHERE invoice.customer_id IN (SELECT customer_id FROM customers)
+      AND invoice.settled_date IS NULL AND invoice.open_minor > 0 AND invoice.due_date < %s
+    GROUP BY invoice.customer_id, invoice.currency
+),
+broken AS (
+    SELECT promise.customer_id, COUNT(*) AS n FROM {PromiseToPay._meta.db_table} promise
+    WHERE promise.customer_id IN (SELECT customer_id FROM customers) AND promise.status = %s
+    GROUP BY promise.customer_id
+),
+scores AS (
+    SELECT risk.customer_id, risk.currency, risk.total, risk.weighted,
+           COALESCE(broken.n, 0) AS broken, customers.grade, customers.own
+    FROM risk JOIN customers ON customers.customer_id = risk.customer_id
+    LEFT JOIN broken ON broken.customer_id = risk.customer_id
+),
+scored AS (SELECT scores.*, {score} AS score FROM scores),
+main_currency AS (
+    SELECT customer_id, currency FROM (
+        SELECT customer_id, currency, ROW_NUMBER() OVER (
+            PARTITION BY customer_id
+            ORDER BY CASE WHEN currency = own THEN 0 ELSE 1 END, weighted DESC, currency
+        ) AS place
+        FROM scores
+        WHERE customer_id IN (SELECT customer_id FROM items WHERE COALESCE(currency, '') = '')
+    ) ranked WHERE place = 1
+),
+priced AS (
+    SELECT items.source, items.kind, items.id, items.customer_id, items.code, items.grade,
+           COALESCE(NULLIF(items.currency, ''), main_currency.currency, items.own) AS currency,
+           COALESCE(items.due, %s) AS due
+    FROM items LEFT JOIN main_currency ON main_currency.customer_id = items.customer_id
+    WHERE %s = '' OR items.kind = %s
+)
+SELECT 'count' AS row_kind, part AS source, kind, COUNT(*) AS n, NULL AS id, NULL AS customer_id,
+       NULL AS code, NULL AS grade, NULL AS currency, NULL AS due, NULL AS total,
+       NULL AS weighted, NULL AS broken, NULL AS score
+FROM items GROUP BY part, kind
+UNION ALL
+SELECT * FROM (
+    SELECT 'item', priced.source, priced.kind, 0, priced.id, priced.customer_id, priced.code,
+           priced.grade, priced.currency, priced.due, COALESCE(scored.total, 0),
+           COALESCE(scored.weighted, 0), COALESCE(broken.n, 0), COALESCE(scored.score, 0)
+    FROM priced LEFT JOIN scored
+      ON scored.customer_id = priced.customer_id AND scored.currency = priced.currency
+    LEFT JOIN broken ON broken.customer_id = priced.customer_id
+    ORDER BY COALESCE(scored.score, 0) DESC, priced.due, priced.code, priced.source, priced.id
+    LIMIT %s OFFSET %s
+) page
+ORDER BY 1, 14 DESC, 10, 7, 2, 5"""
+    return sql, [
+        *params,
+        day,
+        day,
+        PromiseStatus.BROKEN,
+        *score_params,
+        day,
+        kind,
+        kind,
+        limit,
+        offset,
+    ]
 
 
 def worklist_kind_choices() -> list[tuple[str, str]]:
@@ -247,76 +368,83 @@ def worklist_kind_choices() -> list[tuple[str, str]]:
     ]
 
 
-def worklist_build(*, user: Any, as_of: date, filters: WorklistFilters | None = None) -> Worklist:
-    """Return today's work for the user, highest priority first, within the customers they reach.
+def _as_date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])  # SQLite hands dates over as text
 
-    Open tasks due by ``as_of`` (theirs, or unassigned on their customers; with ``everyone``
-    also their colleagues'), messages awaiting approval, and open promises whose date has come.
-    Five queries whatever the number of items; the items are ordered from narrow rows, with one
-    priority per customer and currency. :func:`worklist_fill` completes the ones to be shown.
+
+def worklist_build(
+    *, user: Any, as_of: date, filters: WorklistFilters | None = None, offset: int = 0, limit: int = 50
+) -> Worklist:
+    """Return ``limit`` items of the user's work from ``offset``, highest priority first, and how
+    many there are of each kind.
+
+    The database scores every item and hands over the slice: one query whatever the number of
+    items (two when a part reaches WORKLIST_SOURCE_CAP, to count it all). :func:`worklist_fill`
+    completes the items to be shown.
     """
     filters = filters or WorklistFilters()
-    sources = {
-        "task": _worklist_tasks(user=user, as_of=as_of, filters=filters),
-        "message": _worklist_messages(user=user, filters=filters),
-        "promise": _worklist_promises(user=user, as_of=as_of, filters=filters),
-    }
-    capped = any(len(rows) > WORKLIST_SOURCE_CAP for rows in sources.values())
-    tasks, messages, promises = (rows[:WORKLIST_SOURCE_CAP] for rows in sources.values())
-    risks = customers_risk(
-        customer_ids=[row[2] for row in tasks] + [row[1] for row in (*messages, *promises)], as_of=as_of
-    )
-    priorities: dict[tuple[int, str], Priority] = {}
-
-    def priority(customer_id: int, grade: str, own_currency: str, currency: str | None) -> Priority:
-        key = (customer_id, currency or "")
-        if key not in priorities:
-            priorities[key] = _priority(
-                grade=grade, own_currency=own_currency, currency=currency or "", risk=risks.get(customer_id)
-            )
-        return priorities[key]
-
+    offset = max(0, offset)
+    parts = _worklist_parts(user=user, as_of=as_of, filters=filters)
+    try:
+        sql, params = _worklist_sql(
+            parts=parts, as_of=as_of, kind=filters.kind, offset=offset, limit=limit + 1
+        )
+    except EmptyResultSet:  # the user reaches no customer at all
+        return Worklist(items=[], offset=offset, cap=WORKLIST_SOURCE_CAP)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    counted: dict[tuple[str, str], int] = {}
+    found = []
+    for row in rows:
+        if row[0] == "count":
+            counted[(row[1], row[2])] = int(row[3])
+        else:
+            found.append((row[1], row[2], *row[4:13]))
+    capped = False
+    if any(
+        sum(n for (name, _kind), n in counted.items() if name == part.name) >= WORKLIST_SOURCE_CAP
+        for part in parts
+    ):
+        counted = _worklist_counts_exact(parts)
+        capped = any(
+            sum(n for (name, _kind), n in counted.items() if name == part.name) > WORKLIST_SOURCE_CAP
+            for part in parts
+        )
+    counts: dict[str, int] = {}
+    for (_name, kind), n in counted.items():
+        counts[kind] = counts.get(kind, 0) + n
     items = [
         WorkItem(
-            key=f"task-{pk}",
+            key=f"{source}-{pk}",
             kind=kind,
             record_id=pk,
             customer_id=customer_id,
             customer_code=code,
-            due_date=due,
-            priority=priority(customer_id, grade, own, currency),
+            due_date=_as_date(due),
+            priority=priority_compute(
+                overdue=from_minor(int(total), currency),
+                currency=currency,
+                days=weighted_days(overdue_minor=int(total), day_weighted_minor=int(weighted)),
+                grade=grade,
+                broken_promises=int(broken),
+            ),
         )
-        for pk, kind, customer_id, code, grade, own, due, currency in tasks
+        for source, kind, pk, customer_id, code, grade, currency, due, total, weighted, broken in found[
+            :limit
+        ]
     ]
-    items += [
-        WorkItem(
-            key=f"message-{pk}",
-            kind=APPROVAL,
-            record_id=pk,
-            customer_id=customer_id,
-            customer_code=code,
-            due_date=timezone.localdate(not_before) if not_before else None,
-            priority=priority(customer_id, grade, own, currency),
-        )
-        for pk, customer_id, code, grade, own, not_before, currency in messages
-    ]
-    items += [
-        WorkItem(
-            key=f"promise-{pk}",
-            kind=PROMISE_DUE,
-            record_id=pk,
-            customer_id=customer_id,
-            customer_code=code,
-            due_date=promised,
-            priority=priority(customer_id, grade, own, currency),
-        )
-        for pk, customer_id, code, grade, own, promised, currency in promises
-    ]
-    counts = dict(Counter(item.kind for item in items))
-    if filters.kind:
-        items = [item for item in items if item.kind == filters.kind]
-    items.sort(key=lambda item: (-item.priority.score, item.due_date or as_of, item.customer_code, item.key))
-    return Worklist(items=items, counts=counts, capped=capped)
+    return Worklist(
+        items=items,
+        counts=counts,
+        capped=capped,
+        offset=offset,
+        more=len(found) > limit,
+        matching=counts.get(filters.kind, 0) if filters.kind else sum(counts.values()),
+        cap=WORKLIST_SOURCE_CAP,
+    )
 
 
 def worklist_fill(*, items: Sequence[WorkItem], as_of: date) -> None:
@@ -336,6 +464,7 @@ def worklist_fill(*, items: Sequence[WorkItem], as_of: date) -> None:
     messages = (
         OutboxMessage.objects.filter(pk__in=ids["message"])
         .select_related("customer", "customer__collector", "action__stage")
+        .defer("body_text", "body_html", "last_error")  # the message itself is not shown here
         .in_bulk()
         if ids["message"]
         else {}
@@ -558,11 +687,17 @@ def _audit_change_text(entry: AuditEntry) -> str:
     return "; ".join(changes)
 
 
+def _person_fields(via: str) -> tuple[str, ...]:
+    """The fields :func:`_person` reads of a user reached through ``via``."""
+    return (f"{via}__first_name", f"{via}__last_name", f"{via}__username")
+
+
 def customer_timeline(*, customer: Customer, limit: int = 50) -> list[TimelineEvent]:
     """Return the customer's latest ``limit`` events of every kind, newest first.
 
     One query per kind of record (messages, calls/visits/notes, promises, disputes, payments,
-    plans, statements, other changes), each bounded by ``limit``, whatever the number of events.
+    plans, statements, other changes), each bounded by ``limit``, whatever the number of events,
+    and each reading only the columns an event shows.
     """
     from huikuan.collections.models import Dispute, InstalmentPlan, Interaction
     from huikuan.ledger.models import Statement
@@ -572,6 +707,20 @@ def customer_timeline(*, customer: Customer, limit: int = 50) -> list[TimelineEv
     messages = (
         OutboxMessage.objects.filter(customer=customer)
         .select_related("contact", "action__stage", "approved_by")
+        .only(
+            "created_at",
+            "sent_at",
+            "channel",
+            "status",
+            "subject",
+            "template_key",
+            "recipient",
+            "tracking_number",
+            "last_error",
+            "contact__name",
+            "action__stage__name",
+            *_person_fields("approved_by"),
+        )
         .order_by("-created_at", "-id")[:limit]
     )
     for message in messages:
@@ -600,6 +749,15 @@ def customer_timeline(*, customer: Customer, limit: int = 50) -> list[TimelineEv
     interactions = (
         Interaction.objects.filter(customer=customer)
         .select_related("user", "contact")
+        .only(
+            "occurred_at",
+            "kind",
+            "outcome",
+            "notes",
+            "next_action_date",
+            "contact__name",
+            *_person_fields("user"),
+        )
         .order_by("-occurred_at", "-id")[:limit]
     )
     for interaction in interactions:
@@ -630,6 +788,18 @@ def customer_timeline(*, customer: Customer, limit: int = 50) -> list[TimelineEv
     promises = (
         PromiseToPay.objects.filter(customer=customer)
         .select_related("created_by")
+        .only(
+            "created_at",
+            "amount_minor",
+            "currency",
+            "promised_date",
+            "promised_by",
+            "method",
+            "paid_minor",
+            "if_broken",
+            "status",
+            *_person_fields("created_by"),
+        )
         .order_by("-created_at", "-id")[:limit]
     )
     for promise in promises:
@@ -663,7 +833,16 @@ def customer_timeline(*, customer: Customer, limit: int = 50) -> list[TimelineEv
         )
     disputes = (
         Dispute.objects.filter(customer=customer)
-        .select_related("invoice", "owner", "raised_by")
+        .select_related("invoice", "raised_by")
+        .only(
+            "created_at",
+            "reason",
+            "notes",
+            "status",
+            "source",
+            "invoice__number",
+            *_person_fields("raised_by"),
+        )
         .order_by("-created_at", "-id")[:limit]
     )
     for dispute in disputes:
@@ -683,7 +862,11 @@ def customer_timeline(*, customer: Customer, limit: int = 50) -> list[TimelineEv
                 record=dispute,
             )
         )
-    payments = Payment.objects.filter(customer=customer).order_by("-received_date", "-id")[:limit]
+    payments = (
+        Payment.objects.filter(customer=customer)
+        .only("received_date", "amount_minor", "currency", "method", "reference", "unapplied_minor")
+        .order_by("-received_date", "-id")[:limit]
+    )
     for payment in payments:
         events.append(
             TimelineEvent(
@@ -705,6 +888,17 @@ def customer_timeline(*, customer: Customer, limit: int = 50) -> list[TimelineEv
     plans = (
         InstalmentPlan.objects.filter(customer=customer)
         .select_related("created_by")
+        .only(
+            "created_at",
+            "principal_minor",
+            "fee_minor",
+            "interest_minor",
+            "currency",
+            "start_date",
+            "notes",
+            "status",
+            *_person_fields("created_by"),
+        )
         .annotate(instalment_count=Count("instalments"))
         .order_by("-created_at", "-id")[:limit]
     )
@@ -735,7 +929,21 @@ def customer_timeline(*, customer: Customer, limit: int = 50) -> list[TimelineEv
                 record=plan,
             )
         )
-    statements = Statement.objects.filter(customer=customer).order_by("-created_at", "-id")[:limit]
+    statements = (
+        Statement.objects.filter(customer=customer)
+        .only(
+            "created_at",
+            "sent_at",
+            "responded_at",
+            "period_end_date",
+            "closing_minor",
+            "currency",
+            "responder_name",
+            "response_note",
+            "status",
+        )
+        .order_by("-created_at", "-id")[:limit]
+    )
     for statement in statements:
         events.append(
             TimelineEvent(
@@ -759,6 +967,16 @@ def customer_timeline(*, customer: Customer, limit: int = 50) -> list[TimelineEv
         AuditEntry.objects.filter(customer=customer)
         .exclude(action=AuditAction.CREATE, entity__in=_SHOWN_ON_THEIR_OWN)
         .select_related("actor")
+        .only(
+            "at",
+            "entity",
+            "entity_id",
+            "action",
+            "before",
+            "after",
+            "actor_label",
+            *_person_fields("actor"),
+        )
         .order_by("-at", "-id")[:limit]
     )
     for entry in changes:

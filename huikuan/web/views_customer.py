@@ -53,7 +53,7 @@ from huikuan.web.selectors import (
 from huikuan.web.views_worklist import htmx_of, page_as_of
 
 OPEN_INVOICES_SHOWN = 200
-TIMELINE_SHOWN = 50
+TIMELINE_SHOWN = 25  # the first page: the latest events; more come on request
 TIMELINE_STEP = 100
 
 
@@ -115,7 +115,11 @@ def _forms(
     task: Task | None,
     bound: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The page's forms, unbound, with the invoices chosen in the query string ticked."""
+    """The page's forms, unbound, with the invoices chosen in the query string ticked.
+
+    Only the forms the page shows: the promise, dispute and plan forms open in their own
+    request (into the page's action panel).
+    """
     bound = bound or {}
     currencies = _currencies(customer, invoices)
     chosen = request.GET.getlist("invoice")
@@ -134,11 +138,6 @@ def _forms(
             },
             **common,
         ),
-        "promise_form": bound.get("promise")
-        or PromiseForm(initial={"currency": customer.currency, "invoice": chosen}, **common),
-        "dispute_form": bound.get("dispute") or DisputeForm(initial={"invoice": chosen}, **common),
-        "plan_form": bound.get("plan")
-        or PlanForm(initial={"invoice": chosen, "start_date": today}, **common),
         "statement_form": bound.get("statement")
         or StatementSendForm(initial={"month": today.replace(day=1)}),
         "portal_form": bound.get("portal") or PortalLinkForm(),

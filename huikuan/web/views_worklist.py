@@ -6,16 +6,20 @@ user's scope (huikuan.accounts.access); every write is refused to read-only role
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -28,13 +32,25 @@ from huikuan.core.errors import HuikuanError
 from huikuan.messaging.models import OutboxMessage
 from huikuan.messaging.services import outbox_approve, outbox_cancel
 from huikuan.web.forms import MessagesActionForm, TaskSkipForm, WorklistForm
-from huikuan.web.selectors import WorklistFilters, worklist_build, worklist_fill, worklist_kind_choices
+from huikuan.web.selectors import (
+    WorkItem,
+    WorklistFilters,
+    worklist_build,
+    worklist_fill,
+    worklist_kind_choices,
+)
 
-ITEMS_PER_PAGE = 50
+# The list opens on its first 50 items, highest priority first; "Show more" adds 50 at a time
+# (a collector works top-down). ``shown`` in the address keeps how many are on screen, up to
+# SHOWN_MAX, so that the list comes back the same after an action.
+ITEMS_STEP = 50
+SHOWN_MAX = 1000
+# What reverse() leaves unquoted in a path (django.urls.resolvers).
+URL_SAFE = RFC3986_SUBDELIMS + "/~:@"
 # Roles whose pages honour an ``as_of`` other than today (to look back, or to rehearse a date).
 AS_OF_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
 # Filters the worklist keeps across its own actions.
-FILTER_KEYS = ("kind", "q", "everyone", "as_of", "page")
+FILTER_KEYS = ("kind", "q", "everyone", "as_of", "shown")
 
 
 def htmx_of(request: HttpRequest) -> Any:
@@ -59,9 +75,44 @@ def _filters_query(data: QueryDict) -> str:
     return query.urlencode()
 
 
+def _link_maker(name: str, sentinel: str) -> Callable[[object], str]:
+    """Return a function giving ``reverse(name, args=[value])`` for any value, reversing once.
+
+    A page of the worklist links each row to its customer and its task's actions; reversing
+    each link is a good share of the time it takes to show the page.
+    """
+    head, tail = reverse(name, args=[sentinel]).split(sentinel)
+    return lambda value: f"{head}{quote(str(value), safe=URL_SAFE)}{tail}"
+
+
+def _links_add(items: list[WorkItem]) -> None:
+    customer = _link_maker("web:customer_detail", "customer-code")
+    done = _link_maker("web:task_done", "987654321")
+    skip = _link_maker("web:task_skip", "987654321")
+    for item in items:
+        item.links = {"customer": customer(item.customer_code)}
+        if item.task is not None:
+            item.links |= {"done": done(item.task.pk), "skip": skip(item.task.pk)}
+
+
+def _number(value: str | None, *, default: int, low: int, high: int) -> int:
+    try:
+        return max(low, min(high, int(value or default)))
+    except ValueError:
+        return default
+
+
 def _back_to_worklist(request: HttpRequest) -> HttpResponseRedirect:
-    """See the worklist again with the filters it was showing (303: the browser GETs it)."""
-    query = _filters_query(QueryDict(request.POST.get("query", "")))
+    """See the worklist again with the filters it was showing (303: the browser GETs it).
+
+    With htmx the address the browser shows says it best (rows added by "Show more" moved it on);
+    without, the form's own copy of the filters does.
+    """
+    shown_at = urlsplit(getattr(htmx_of(request), "current_url", None) or "")
+    if shown_at.path == reverse("web:home"):
+        query = _filters_query(QueryDict(shown_at.query))
+    else:
+        query = _filters_query(QueryDict(request.POST.get("query", "")))
     response = HttpResponseRedirect(reverse("web:home") + (f"?{query}" if query else ""))
     response.status_code = 303
     return response
@@ -78,26 +129,49 @@ def worklist(request: HttpRequest) -> HttpResponse:
         search=(data.get("q") or "").strip(),
         everyone=bool(data.get("everyone")),
     )
-    work = worklist_build(user=request.user, as_of=as_of, filters=filters)
-    page = Paginator(work.items, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
-    worklist_fill(items=list(page.object_list), as_of=as_of)
+    shown = _number(request.GET.get("shown"), default=ITEMS_STEP, low=ITEMS_STEP, high=SHOWN_MAX)
+    htmx = htmx_of(request)
+    if htmx and not htmx.boosted and "offset" in request.GET:
+        # "Show more": only the rows that follow the ones on screen.
+        offset = _number(request.GET.get("offset"), default=0, low=0, high=SHOWN_MAX)
+        work = worklist_build(
+            user=request.user, as_of=as_of, filters=filters, offset=offset, limit=max(0, shown - offset)
+        )
+        template = "web/_worklist_rows.html"
+    else:
+        work = worklist_build(user=request.user, as_of=as_of, filters=filters, limit=shown)
+        # htmx asks for the list alone when filtering or after an action.
+        template = "web/_worklist.html" if htmx and not htmx.boosted else "web/worklist.html"
+    worklist_fill(items=work.items, as_of=as_of)
+    _links_add(work.items)
     query = request.GET.copy()
-    query.pop("page", None)
+    for key in ("shown", "offset"):
+        query.pop(key, None)
+    filters_query = _filters_query(query)
+
+    def showing(count: int) -> str:
+        shown_part = f"shown={count}" if count != ITEMS_STEP else ""
+        return "&".join(part for part in (filters_query, shown_part) if part)
+
+    end = work.offset + len(work.items)
     context = {
         "form": form,
         "as_of": as_of,
         "as_of_allowed": user_role(request.user) in AS_OF_ROLES,
         "worklist": work,
-        "page": page,
-        "query": _filters_query(query),
-        "page_query": _filters_query(request.GET),
-        "total": sum(work.counts.values()),
+        "page": work.items,
+        # Forms carry the filters and how many rows are on screen, to come back to the same list.
+        "page_query": showing(max(ITEMS_STEP, end)),
+        "more": work.more and end < SHOWN_MAX,
+        "more_query": showing(end + ITEMS_STEP),
+        "more_offset": end,
+        "total": work.total,
+        # One hidden field for the many forms of the rows, made once.
+        "csrf_input": format_html(
+            '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request)
+        ),
         "nav": "worklist",
     }
-    # htmx asks for the list alone when filtering, paging or after an action.
-    template = (
-        "web/_worklist.html" if htmx_of(request) and not htmx_of(request).boosted else "web/worklist.html"
-    )
     return render(request, template, context)
 
 

@@ -104,3 +104,43 @@ def test_the_worklist_is_worked_from_the_keyboard(page, two_pending_messages):
     page.keyboard.press("Escape")
     page.keyboard.press("?")
     assert page.locator("dialog#shortcuts").is_visible()
+
+
+@pytest.fixture
+def long_worklist(collector):
+    """55 calls due today, each on a customer a little more overdue than the one before."""
+    from huikuan.collections.models import Task, TaskKind
+
+    for n in range(55):
+        customer = make_customer(code=f"L-{n:03d}", name=f"Long List Customer {n:03d}", collector=collector)
+        make_invoice(
+            customer, f"{1000 + n}.00", issue_date=date(2026, 8, 1), due_days=30, number=f"INV-L{n:03d}"
+        )
+        Task.objects.create(
+            kind=TaskKind.CALL,
+            customer=customer,
+            assignee=collector,
+            due_date=date(2026, 1, 5),
+            title=f"Call {n}",
+        )
+
+
+def test_the_worklist_opens_on_its_top_50_and_the_keyboard_shows_more(page, long_worklist):
+    sign_in(page, "wang.li")
+    rows = page.locator("tr[data-row]")
+    assert rows.count() == 50
+    assert "Long List Customer 054" in rows.first.inner_text()  # the most overdue first
+
+    rows.nth(49).focus()
+    page.keyboard.press("j")
+
+    page.wait_for_function("document.querySelectorAll('tr[data-row]').length === 55")
+    # The focus moves on to the first row that came, ready for the next key.
+    page.wait_for_function("id => document.activeElement.id === id", arg=rows.nth(50).get_attribute("id"))
+    assert "shown=100" in page.url
+    assert page.get_by_role("link", name="Show more").count() == 0
+
+    page.keyboard.press("d")  # done, from a row that came with "Show more"
+
+    page.get_by_role("status").filter(has_text="Done: Call").wait_for()
+    assert rows.count() == 54  # the list came back as long as it was, less the call done

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from huikuan.accounts.models import Role
 from huikuan.collections.models import PromiseStatus, TaskKind, TaskStatus
@@ -96,6 +98,24 @@ def test_each_row_shows_and_explains_its_priority(team, work):
     assert "1,000.00 CNY overdue × 10 days × grade A ×0.5" in html
     # The call opens on the customer page, tied to the task (where its script is shown).
     assert f'href="/customers/A-RISKY/?task={work["call"].pk}#log"' in html
+
+
+def test_the_rows_link_where_reverse_would(team, today):
+    from django.urls import reverse
+
+    customer = make_customer(code="华东 A&B/7", grade="B", collector=team["alice"])
+    task = make_task(customer, TaskKind.CALL, due=today)
+
+    html = signed_in_client(team["alice"]).get("/").content.decode()
+
+    assert (
+        f'href="{reverse("web:customer_detail", args=[customer.code])}?task={task.pk}#log"'.replace(
+            "&", "&amp;"
+        )
+        in html
+    )
+    assert f'action="{reverse("web:task_done", args=[task.pk])}"' in html
+    assert f'formaction="{reverse("web:task_skip", args=[task.pk])}"' in html
 
 
 def test_a_collector_never_sees_another_collectors_customers(team, work):
@@ -272,6 +292,7 @@ def test_managers_may_look_at_another_day_and_collectors_may_not(team, work, tod
 def test_the_worklist_takes_the_same_queries_for_few_or_many_items(team, today):
     alice = team["alice"]
     client = signed_in_client(alice)
+    htmx = {"HX-Request": "true"}
 
     def add_work(count: int) -> None:
         for _ in range(count):
@@ -285,9 +306,203 @@ def test_the_worklist_takes_the_same_queries_for_few_or_many_items(team, today):
     add_work(2)
     with CaptureQueriesContext(connection) as few:
         assert len(client.get("/").context["page"]) == 6
-    add_work(20)
+    with CaptureQueriesContext(connection) as few_more:
+        assert len(client.get("/", {"shown": 100, "offset": 50}, headers=htmx).context["page"]) == 0
+    add_work(40)
     with CaptureQueriesContext(connection) as many:
         assert len(client.get("/").context["page"]) == 50
+    with CaptureQueriesContext(connection) as many_more:
+        assert len(client.get("/", {"shown": 100, "offset": 50}, headers=htmx).context["page"]) == 50
 
     assert len(many.captured_queries) == len(few.captured_queries)
-    assert len(many.captured_queries) <= 12
+    assert len(many.captured_queries) <= 10
+    assert len(many_more.captured_queries) <= len(few_more.captured_queries) + 3  # the shown rows' records
+    assert len(many_more.captured_queries) <= len(many.captured_queries)
+
+
+# --- a long list: the top of it first, more on request -------------------------------------
+
+
+def add_calls(collector, today, count: int) -> list[str]:
+    """A call on each of ``count`` new customers, each a little more overdue than the one before;
+    returns the tasks' keys, highest priority first."""
+    keys = []
+    for n in range(count):
+        customer = make_customer(code=f"L{n:04d}", grade="B", collector=collector)
+        make_overdue(customer, f"{100 + n}.00", days=30, today=today)
+        keys.append(f"task-{make_task(customer, TaskKind.CALL, due=today).pk}")
+    return keys[::-1]
+
+
+def test_the_list_opens_on_its_first_50_items_and_shows_more_on_request(team, today):
+    expected = add_calls(team["alice"], today, 120)
+    client = signed_in_client(team["alice"])
+
+    first = client.get("/")
+    more = client.get("/", {"shown": 100, "offset": 50}, headers={"HX-Request": "true"})
+    longer = client.get("/", {"shown": 100})
+    everything = client.get("/", {"shown": 150})
+
+    assert keys(first) == expected[:50]
+    assert first.context["worklist"].counts == {"CALL": 120}
+    html = first.content.decode()
+    assert "120 items of work." in html and "50 of 120 shown" in html
+    assert 'href="/?shown=100"' in html and 'hx-get="/?shown=100&amp;offset=50"' in html
+    # The rows that follow, alone, to be added below the first ones.
+    assert more.templates[0].name == "web/_worklist_rows.html"
+    assert keys(more) == expected[50:100]
+    assert 'id="worklist"' not in more.content.decode() and "offset=100" in more.content.decode()
+    # The same list, without JavaScript, as a longer page.
+    assert keys(longer) == expected[:100]
+    assert keys(everything) == expected and "Show more" not in everything.content.decode()
+
+
+def test_showing_more_keeps_the_filters(team, work, today):
+    add_calls(team["alice"], today, 60)
+    client = signed_in_client(team["alice"])
+
+    calls = client.get("/", {"kind": "CALL", "q": "L00"})
+
+    assert len(keys(calls)) == 50
+    assert 'hx-get="/?kind=CALL&amp;q=L00&amp;shown=100&amp;offset=50"' in calls.content.decode()
+    more = client.get(
+        "/", {"kind": "CALL", "q": "L00", "shown": 100, "offset": 50}, headers={"HX-Request": "true"}
+    )
+    assert len(keys(more)) == 10 and "Show more" not in more.content.decode()
+
+
+def test_after_an_action_the_list_comes_back_as_long_as_the_address_said(team, work, today):
+    add_calls(team["alice"], today, 60)
+    client = signed_in_client(team["alice"])
+
+    with_htmx = client.post(
+        f"/worklist/tasks/{work['call'].pk}/done/",
+        {"query": "kind=CALL"},
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/?kind=CALL&shown=100"},
+    )
+    without = client.post(f"/worklist/tasks/{work['follow_up'].pk}/done/", {"query": "kind=CALL&shown=100"})
+
+    assert with_htmx.status_code == 303 and with_htmx["Location"] == "/?kind=CALL&shown=100"
+    assert without["Location"] == "/?kind=CALL&shown=100"
+    assert len(keys(client.get(without["Location"]))) == 60
+
+
+def test_a_source_larger_than_the_cap_is_ordered_from_its_oldest_and_the_page_says_so(
+    team, today, monkeypatch
+):
+    from huikuan.web import selectors
+
+    add_calls(team["alice"], today, 5)
+    monkeypatch.setattr(selectors, "WORKLIST_SOURCE_CAP", 3)
+
+    response = signed_in_client(team["alice"]).get("/")
+
+    assert len(keys(response)) == 3 and response.context["worklist"].counts == {"CALL": 5}
+    assert "Only the oldest 3 of each kind are ordered here" in response.content.decode()
+
+
+# --- the priority, computed by the database ------------------------------------------------
+
+
+def test_work_without_a_currency_of_its_own_is_priced_in_the_currency_most_overdue(team, today):
+    customer = make_customer(code="M-MULTI", grade="B", currency="CNY", collector=team["alice"])
+    usd = make_overdue(customer, "1000.00", days=10, today=today, currency="USD")
+    make_overdue(customer, "50000", days=40, today=today, currency="JPY")
+    follow_up = make_task(customer, TaskKind.FOLLOW_UP, due=today)
+    message = make_pending_message(customer, [usd], as_of=today)
+
+    items = {item.key: item for item in signed_in_client(team["alice"]).get("/").context["page"]}
+
+    assert items[f"task-{follow_up.pk}"].priority.currency == "JPY"  # 50,000 × 40 outweighs 100,000 × 10
+    assert items[f"task-{follow_up.pk}"].priority.score == 50000 * 40
+    assert items[f"message-{message.pk}"].priority.currency == "USD"
+    assert items[f"message-{message.pk}"].priority.score == 1000 * 10
+
+
+def _expected_priority(customer, invoices, broken: int, currency: str | None, today):
+    """The priority computed in Python alone, from the invoices as they were made."""
+    from huikuan.core.money import from_minor
+    from huikuan.web.priority import priority_compute, weighted_days
+
+    overdue: dict[str, list[int]] = {}
+    for invoice_currency, minor, days in invoices:
+        if days > 0:
+            sums = overdue.setdefault(invoice_currency, [0, 0])
+            sums[0] += minor
+            sums[1] += minor * days
+    if currency is None:
+        if customer.currency in overdue or not overdue:
+            currency = customer.currency
+        else:
+            currency = max(sorted(overdue), key=lambda code: overdue[code][1])
+    total, weighted = overdue.get(currency, [0, 0])
+    return priority_compute(
+        overdue=from_minor(total, currency),
+        currency=currency,
+        days=weighted_days(overdue_minor=total, day_weighted_minor=weighted),
+        grade=customer.grade,
+        broken_promises=broken,
+    )
+
+
+_customer_strategy = st.tuples(
+    st.sampled_from("ABCD"),
+    st.sampled_from(["CNY", "JPY", "KWD"]),  # the customer's own currency: 2, 0 and 3 decimals
+    st.integers(min_value=0, max_value=3),  # broken promises
+    st.lists(
+        st.tuples(
+            st.sampled_from(["CNY", "JPY", "KWD"]),
+            st.integers(min_value=1, max_value=5_000_000),  # minor units
+            st.integers(min_value=-5, max_value=400),  # days past due (none yet when ≤ 0)
+        ),
+        max_size=4,
+    ),
+    st.one_of(st.none(), st.sampled_from(["CNY", "JPY", "KWD"])),  # an open promise due, in …
+)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(customers=st.lists(_customer_strategy, min_size=1, max_size=5))
+def test_the_database_orders_by_the_priority_each_row_shows(team, customers):
+    from huikuan.core.money import from_minor
+    from huikuan.web.selectors import worklist_build
+
+    as_of = timezone.localdate()
+    with transaction.atomic():
+        expected = {}
+        for n, (grade, own, broken, invoices, promised_in) in enumerate(customers):
+            customer = make_customer(code=f"H{n}", grade=grade, currency=own, collector=team["alice"])
+            for currency, minor, days in invoices:
+                make_overdue(
+                    customer, str(from_minor(minor, currency)), days=days, today=as_of, currency=currency
+                )
+            for _ in range(broken):
+                make_promise(
+                    customer, "1.00", promised=as_of - timedelta(days=40), status=PromiseStatus.BROKEN
+                )
+            task = make_task(customer, TaskKind.CALL, due=as_of)
+            expected[f"task-{task.pk}"] = (
+                _expected_priority(customer, invoices, broken, None, as_of),
+                customer.code,
+            )
+            if promised_in:
+                promise = make_promise(customer, "1", promised=as_of, currency=promised_in)
+                expected[f"promise-{promise.pk}"] = (
+                    _expected_priority(customer, invoices, broken, promised_in, as_of),
+                    customer.code,
+                )
+
+        work = worklist_build(user=team["alice"], as_of=as_of, limit=50)
+        transaction.set_rollback(True)
+
+    assert {item.key: item.priority for item in work.items} == {
+        key: value[0] for key, value in expected.items()
+    }
+    # Highest score first; the same score by customer code, then a promise before a task.
+    assert [item.key for item in work.items] == sorted(
+        expected, key=lambda key: (-expected[key][0].score, expected[key][1], key)
+    )

@@ -1,16 +1,19 @@
 /* Huikuan keyboard shortcuts. Rows marked data-row are the list the keys move through:
- *   j / k   next / previous row          x       select the row's checkbox
+ *   j / k   next / previous row (j on the last row shows more, if there is more)
+ *   x       select the row's checkbox
  *   a / s   approve / skip (the selected messages, else the row's message or task)
  *   d       mark the row's task done     c       log a call (the row's link)
  *   Enter   open the row's customer      /       focus the search box
  *   g w     go to the worklist           ?       show or hide the help
  * Keys typed into a field are left alone. After htmx replaces a list, the same row keeps focus.
+ * A box marked data-select-all (hidden until this script runs) ticks every row's checkbox.
  */
 (function () {
   "use strict";
 
   var pendingG = false;
   var lastIndex = 0;
+  var advance = false; // move to the next row once "Show more" has brought it
 
   function rows() {
     return Array.prototype.slice.call(document.querySelectorAll("[data-row]"));
@@ -33,7 +36,20 @@
   function move(step) {
     var all = rows();
     var row = currentRow();
+    var more = document.querySelector("[data-shortcut-more]");
+    if (row && step > 0 && all.indexOf(row) === all.length - 1 && more) {
+      advance = true;
+      more.click();
+      return;
+    }
     focusRow(row ? all.indexOf(row) + step : step > 0 ? 0 : all.length - 1);
+  }
+
+  function selectAllShow() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-select-all]"), function (box) {
+      box.hidden = !document.querySelector("[data-shortcut-select]");
+      box.checked = false;
+    });
   }
 
   function clickIn(scope, selector) {
@@ -132,6 +148,15 @@
     if (event.target.closest && event.target.closest("[data-shortcuts-help]")) toggleHelp();
   });
 
+  document.addEventListener("change", function (event) {
+    if (!event.target.hasAttribute || !event.target.hasAttribute("data-select-all")) return;
+    Array.prototype.forEach.call(document.querySelectorAll("[data-shortcut-select]"), function (box) {
+      box.checked = event.target.checked;
+    });
+  });
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", selectAllShow);
+  else selectAllShow();
+
   // Keep the place in the list when htmx swaps it after an action.
   document.addEventListener("htmx:beforeSwap", function () {
     var row = currentRow();
@@ -139,6 +164,8 @@
     else lastIndex = -1;
   });
   document.addEventListener("htmx:afterSettle", function () {
-    if (lastIndex >= 0 && rows().length) focusRow(lastIndex);
+    selectAllShow();
+    if (lastIndex >= 0 && rows().length) focusRow(advance ? lastIndex + 1 : lastIndex);
+    advance = false;
   });
 })();
