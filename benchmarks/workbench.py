@@ -402,6 +402,8 @@ def start_server(
         command = [*HUIKUAN, "serve", "--host", "127.0.0.1", "--port", str(port)]
         if args.workers:
             command += ["--workers", str(args.workers)]
+        if args.threads:
+            command += ["--threads", str(args.threads)]
     else:
         gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
         command = [
@@ -458,6 +460,34 @@ def group_cpu_seconds(group: int) -> float:
         if int(fields[2]) == group:  # pgrp
             total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time used so far by the PostgreSQL server on this machine: its live processes, and
+    through the postmaster's children's times the backends that have ended (one a request when
+    connections are not kept)."""
+    processes: dict[str, list[str]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, rest = stat.read_text().split("(", 1)[1].rsplit(")", 1)
+        except (OSError, ValueError):
+            continue
+        if name == "postgres":
+            processes[stat.parent.name] = rest.split()
+    total = 0
+    for fields in processes.values():
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+        if fields[1] not in processes:  # the postmaster: its ended children's times too
+            total += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    """CPU time of this process's ended children (locust, once it has run)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def probe_alone(port: int, collectors: int, customers: int, count: int) -> dict[str, dict[str, float]]:
@@ -558,6 +588,9 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=0, help="server worker processes (default: the server's)"
     )
+    parser.add_argument(
+        "--threads", type=int, default=0, help="threads per server worker (default: the server's)"
+    )
     parser.add_argument("--gunicorn", action="store_true", help="run gunicorn directly, not huikuan serve")
     parser.add_argument("--locust", help="the locust command (default: beside this Python, then PATH)")
     parser.add_argument("--workdir", type=Path, help="keep data, logs and locust's CSV here")
@@ -595,11 +628,15 @@ def main() -> None:
         alone = probe_alone(port, args.collectors, args.customers, args.probe) if args.probe else {}
         load_before = os.getloadavg()
         cpu_before = group_cpu_seconds(server.pid)
+        postgres_before = postgres_cpu_seconds()
+        locust_before = children_cpu_seconds()
         print(f"measuring: {args.duration} s, {args.users} users…", file=sys.stderr)
         started = time.perf_counter()
         rows = run_locust(args, port, args.duration, workdir / "locust", env)
         elapsed = time.perf_counter() - started
         server_cpu = group_cpu_seconds(server.pid) - cpu_before
+        postgres_cpu = postgres_cpu_seconds() - postgres_before
+        locust_cpu = children_cpu_seconds() - locust_before
         load_after = os.getloadavg()
     finally:
         stop_server(server)
@@ -623,6 +660,12 @@ def main() -> None:
     print(
         f"server CPU: {server_cpu:.1f} s for {total} requests ({cpu_per_request:.0f} ms a request, sign-in included)"
     )
+    if total:
+        print(
+            f"PostgreSQL CPU: {postgres_cpu:.1f} s ({postgres_cpu / total * 1000:.0f} ms a request); "
+            f"locust CPU: {locust_cpu:.1f} s ({locust_cpu / total * 1000:.0f} ms a request); "
+            f"{(server_cpu + postgres_cpu + locust_cpu) / elapsed:.2f} of {os.cpu_count()} cores busy"
+        )
     for name, row in alone.items():
         print(
             f"{name} alone: p50 {row['p50_ms']:.0f} ms, p95 {row['p95_ms']:.0f} ms ({row['requests']} requests)"
@@ -642,6 +685,8 @@ def main() -> None:
         "load_average": {"before": load_before, "after": load_after},
         "server_cpu_s": round(server_cpu, 1),
         "server_cpu_ms_per_request": round(cpu_per_request, 1),
+        "postgres_cpu_s": round(postgres_cpu, 1),
+        "locust_cpu_s": round(locust_cpu, 1),
         "pages_alone": alone,
         "machine": {
             "cpus": os.cpu_count(),
