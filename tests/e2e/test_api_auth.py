@@ -48,6 +48,20 @@ ROUTES = [
     ("get", "/tasks", "/tasks"),
     ("post", "/tasks/{task_id}/complete", "/tasks/1/complete"),
     ("post", "/tasks/{task_id}/skip", "/tasks/1/skip"),
+    ("get", "/bank/statements", "/bank/statements"),
+    ("get", "/bank/statements/{statement_id}", "/bank/statements/1"),
+    ("get", "/bank/statements/{statement_id}/lines", "/bank/statements/1/lines"),
+    ("get", "/bank/lines", "/bank/lines"),
+    ("get", "/bank/lines/{line_id}", "/bank/lines/1"),
+    ("get", "/bank/review", "/bank/review"),
+    ("get", "/bank/unmatched", "/bank/unmatched"),
+    ("get", "/bank/unmatched/totals", "/bank/unmatched/totals"),
+    ("post", "/bank/lines/{line_id}/accept", "/bank/lines/1/accept"),
+    ("post", "/bank/lines/{line_id}/apply", "/bank/lines/1/apply"),
+    ("post", "/bank/lines/{line_id}/split", "/bank/lines/1/split"),
+    ("post", "/bank/lines/{line_id}/on-account", "/bank/lines/1/on-account"),
+    ("post", "/bank/lines/{line_id}/exclude", "/bank/lines/1/exclude"),
+    ("post", "/bank/match", "/bank/match"),
 ]
 
 
