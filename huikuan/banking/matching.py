@@ -147,8 +147,10 @@ def _tokens_of(text: str, *, structured: bool) -> Iterable[ReferenceToken]:
     pieces = list(_PIECE.finditer(text))[:MAX_PIECES]
     for piece in pieces:
         # "INV-2024-0012/INV-2024-0013" is a list as often as one number: try its runs of parts too.
+        if "/" not in piece.group() and "\\" not in piece.group():
+            continue
         parts = list(_PART.finditer(piece.group()))
-        if len(parts) < 2:
+        if len(parts) < 3:
             continue
         for start in range(len(parts)):
             for end in range(start + 1, min(len(parts), start + MAX_PIECE_PARTS) + 1):
@@ -342,6 +344,8 @@ def names_alike(first: str, second: str) -> bool:
     dice = 2 * len(a & b) / (len(a) + len(b))
     if dice >= 0.8:
         return True
+    if dice < 0.5:  # too different for a typo; spares the slower comparison below
+        return False
     return difflib.SequenceMatcher(None, first, second).ratio() >= 0.88
 
 

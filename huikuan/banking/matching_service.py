@@ -26,6 +26,7 @@ that refuses a line already applied or excluded.
 from __future__ import annotations
 
 import functools
+import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -39,6 +40,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Model, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -74,7 +76,7 @@ from huikuan.core.audit import audit_record, audit_snapshot
 from huikuan.core.errors import HuikuanError, NotFound
 from huikuan.core.models import AuditAction, AuditEntry
 from huikuan.core.money import Money, format_minor, to_minor
-from huikuan.core.tabular import chunked, model_field, rows_insert, rows_update
+from huikuan.core.tabular import chunked, model_field, rows_update
 from huikuan.customers.models import Customer
 from huikuan.ledger.allocation import OpenItem, allocation_order, plan_allocation
 from huikuan.ledger.models import Allocation, Invoice, Payment, PaymentMethod, ShortPayment
@@ -90,7 +92,10 @@ AUTO_APPLY_CONFIDENCE = 90
 CHARGES_PERCENT = "2"  # of the credit
 CHARGES_MAX = "50"  # major units of the credit's currency
 # Lines decided and written per transaction; a crash loses at most one batch's work.
-BATCH_LINES = 1000
+BATCH_LINES = 2000
+# SQLite during a run: page cache, and write-ahead log pages before they are copied back.
+SQLITE_CACHE_MB = 256
+SQLITE_CHECKPOINT_PAGES = 50_000
 # How many lines' decisions the summary lists (the counts and amounts cover every line).
 DECISIONS_LISTED = 100
 # Who acted, in the audit trail, when nobody did.
@@ -299,8 +304,9 @@ def bank_match(
         with summary.timed("payers"):
             context.accounts, context.names = _alias_maps()
             context.customer_names = _customer_name_index({line.name_key for line in lines if line.name_key})
-    for batch in chunked(lines, max(1, batch_size)):
-        _batch_match(batch, context)
+    with _sqlite_bulk():
+        for batch in chunked(lines, max(1, batch_size)):
+            _batch_match(batch, context)
     from huikuan.collections.services import short_payments_to_tasks
 
     with summary.timed("tasks"):
@@ -412,33 +418,46 @@ def _payer_evidence(line: _Line, context: _Context) -> PayerEvidence:
     )
 
 
+class _InvoicesChanged(Exception):
+    """An invoice the batch applies money to changed since the batch read it."""
+
+
+# How often a batch is decided again when payments recorded meanwhile changed its invoices.
+BATCH_ATTEMPTS = 3
+
+
 def _batch_match(batch: Sequence[_Line], context: _Context) -> None:
-    """Decide and write one batch of lines in one transaction."""
-    with transaction.atomic():
-        _batch_decide(batch, context)
-        committing = time.perf_counter()
-    context.summary.seconds["commit"] += time.perf_counter() - committing
+    """Decide and write one batch of lines in one transaction (again if its invoices changed)."""
+    for attempt in range(1, BATCH_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                _batch_decide(batch, context)
+                committing = time.perf_counter()
+        except _InvoicesChanged:
+            if attempt == BATCH_ATTEMPTS:
+                raise
+            continue
+        context.summary.seconds["commit"] += time.perf_counter() - committing
+        return
 
 
 def _batch_decide(batch: Sequence[_Line], context: _Context) -> None:
     timed = context.summary.timed
     with timed("lock"):
-        locked = BankStatementLine.objects.filter(pk__in=[line.pk for line in batch], amount_minor__gt=0)
+        locked = BankStatementLine.objects.filter(pk__in=_in([line.pk for line in batch]), amount_minor__gt=0)
         if connection.features.has_select_for_update_skip_locked:
             locked = locked.select_for_update(skip_locked=True, of=("self",))
         statuses = dict(locked.values_list("pk", "status"))
-        lines = []
-        for line in batch:
-            if statuses.get(line.pk) == line.status:
-                lines.append(line)
-            else:  # matched or changed meanwhile by someone else
-                context.summary.counts["SKIPPED"] += 1
+        lines = [line for line in batch if statuses.get(line.pk) == line.status]
+        # The others were matched or changed meanwhile by someone else.
+        skipped = len(batch) - len(lines)
         if not lines:
+            context.summary.counts["SKIPPED"] += skipped
             return
         already = {
             external_id: (pk, customer_id)
             for external_id, pk, customer_id in Payment.objects.filter(
-                external_id__in=[EXTERNAL_ID.format(line=line.pk) for line in lines]
+                external_id__in=_in([EXTERNAL_ID.format(line=line.pk) for line in lines])
             ).values_list("external_id", "pk", "customer_id")
         }
     with timed("references"):
@@ -454,6 +473,7 @@ def _batch_decide(batch: Sequence[_Line], context: _Context) -> None:
     deciding = time.perf_counter()
     open_now = {invoice.invoice_id: invoice.open_minor for rows in open_rows.values() for invoice in rows}
     applies: list[_Apply] = []
+    fits: Counter[str] = Counter()
     built: dict[int, CandidateCustomer] = {}
     proposals: dict[int, Proposal | None] = {}
     updates: list[tuple[_Line, str, int | None]] = []  # (line, status, customer id)
@@ -489,8 +509,12 @@ def _batch_decide(batch: Sequence[_Line], context: _Context) -> None:
             built.pop(proposal.customer_id, None)  # its open amounts changed
             applies.append(_Apply(line, proposal.customer_id, proposal, plan, shorts))
         updates.append((line, status, proposal.customer_id if proposal is not None else None))
-        context.summary.fits[(proposal.amount_fit if proposal is not None else "") or "none"] += 1
+        fits[(proposal.amount_fit if proposal is not None else "") or "none"] += 1
     context.summary.seconds["decide"] += time.perf_counter() - deciding
+    with context.summary.timed("lock"):
+        _invoices_still_open(applies, open_rows)
+    context.summary.fits.update(fits)
+    context.summary.counts["SKIPPED"] += skipped
     with context.summary.timed("payments"):
         _payments_write([a for a in applies if a.proposal.invoices], context)
     with context.summary.timed("lines_written"):
@@ -504,22 +528,16 @@ def _batch_decide(batch: Sequence[_Line], context: _Context) -> None:
 def _candidates_load(
     customer_ids: Iterable[int],
 ) -> tuple[dict[int, tuple[str, tuple[str, ...]]], dict[int, list[OpenInvoice]]]:
-    """Return the candidate customers (code, names) and their open invoices, oldest due first.
-
-    The invoices are locked for the batch (as ``payment_record`` locks them), so that a payment
-    recorded meanwhile cannot be spent twice.
-    """
+    """Return the candidate customers (code, names) and their open invoices, oldest due first."""
     ids = sorted(customer_ids)
     customers: dict[int, tuple[str, tuple[str, ...]]] = {}
     open_rows: dict[int, list[OpenInvoice]] = defaultdict(list)
     for chunk in chunked(ids, 2000):
-        for pk, code, name, legal_name in Customer.objects.filter(pk__in=chunk).values_list(
+        for pk, code, name, legal_name in Customer.objects.filter(pk__in=_in(chunk)).values_list(
             "pk", "code", "name", "legal_name"
         ):
             customers[pk] = (code, (name, legal_name))
-        invoices = Invoice.objects.filter(customer_id__in=chunk, open_minor__gt=0).order_by("pk")
-        if connection.features.has_select_for_update:
-            invoices = invoices.select_for_update()
+        invoices = Invoice.objects.filter(customer_id__in=_in(chunk), open_minor__gt=0)
         sql, params = invoices.values_list(
             "pk", "number", "customer_id", "currency", "open_minor", "due_date", "issue_date"
         ).query.sql_with_params()
@@ -533,6 +551,29 @@ def _candidates_load(
     for rows in open_rows.values():
         rows.sort(key=lambda invoice: (invoice.due_date, invoice.invoice_id))
     return customers, open_rows
+
+
+def _invoices_still_open(applies: Sequence[_Apply], open_rows: dict[int, list[OpenInvoice]]) -> None:
+    """Lock the invoices the batch pays (as ``payment_record`` locks them) and check that nothing
+    was applied to them since they were read; raise _InvoicesChanged if something was.
+
+    A payment recorded for the same customer meanwhile either committed before this lock (and is
+    seen here) or waits for the batch and then sees its allocations: money is never spent twice.
+    """
+    read = {
+        invoice.invoice_id: invoice.open_minor
+        for a in applies
+        if a.plan
+        for invoice in open_rows.get(a.customer_id, ())
+    }
+    paid = sorted({invoice_id for a in applies for invoice_id, _take in a.plan})
+    for chunk in chunked(paid, 2000):
+        invoices = Invoice.objects.filter(pk__in=_in(chunk)).order_by("pk")
+        if connection.features.has_select_for_update:
+            invoices = invoices.select_for_update()
+        for invoice_id, open_minor in invoices.values_list("pk", "open_minor"):
+            if read.get(invoice_id) != open_minor:
+                raise _InvoicesChanged(invoice_id)
 
 
 def _candidate(
@@ -558,6 +599,40 @@ def _candidate(
             ],
         )  # fmt: skip
     return candidate
+
+
+def _in(values: Sequence[int] | Sequence[str]) -> RawSQL:
+    """Return a subquery yielding the values, passed as one parameter.
+
+    Thousands of ids as separate parameters cost Django more than the query costs the database.
+    """
+    listed: list[Any] = list(values)
+    if connection.vendor == "postgresql":
+        kind = "bigint" if listed and isinstance(listed[0], int) else "text"
+        return RawSQL(f"SELECT unnest(%s::{kind}[])", [listed])  # noqa: S611
+    return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(listed)])  # noqa: S611
+
+
+@contextmanager
+def _sqlite_bulk() -> Iterator[None]:
+    """On SQLite, give a run a large page cache and let its write-ahead log grow before it is
+    copied into the database, so that an index page many batches update is written once."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        cache = int(cursor.fetchone()[0])
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        checkpoint = int(cursor.fetchone()[0])
+        cursor.execute(f"PRAGMA cache_size = {-1024 * SQLITE_CACHE_MB}")
+        cursor.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_CHECKPOINT_PAGES}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {cache}")
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {checkpoint}")
 
 
 def _date(value: date | str) -> date:
@@ -601,7 +676,7 @@ def _payments_write(applies: Sequence[_Apply], context: _Context) -> None:
     now = timezone.now()
     stamp = connection.ops.adapt_datetimefield_value(now)
     external_ids = [EXTERNAL_ID.format(line=a.line.pk) for a in applies]
-    rows_insert(
+    _rows_insert(
         Payment,
         ("customer", "received_date", "currency", "amount_minor", "unapplied_minor", "method", "reference",
          "payer_name", "external_id", "created_at"),
@@ -613,10 +688,12 @@ def _payments_write(applies: Sequence[_Apply], context: _Context) -> None:
             for a, external_id in zip(applies, external_ids, strict=True)
         ],
     )  # fmt: skip
-    recorded = dict(Payment.objects.filter(external_id__in=external_ids).values_list("external_id", "pk"))
+    recorded = dict(
+        Payment.objects.filter(external_id__in=_in(external_ids)).values_list("external_id", "pk")
+    )
     for a, external_id in zip(applies, external_ids, strict=True):
         a.payment_id = recorded[external_id]
-    rows_insert(
+    _rows_insert(
         Allocation,
         ("payment", "invoice", "amount_minor", "allocation_date", "reverses", "created_at"),
         [
@@ -626,11 +703,11 @@ def _payments_write(applies: Sequence[_Apply], context: _Context) -> None:
         ],
     )
     touched = sorted({pk for a in applies for pk, _take in a.plan})
-    for ids in chunked(touched, 2000):
-        invoice_balances_refresh(ids)
-    for ids in chunked([a.payment_id for a in applies if a.plan], 2000):
-        payment_balances_refresh(ids)
-    rows_insert(
+    for ids in chunked(touched, 5000):
+        invoice_balances_refresh(Invoice.objects.filter(pk__in=_in(ids)))
+    for ids in chunked([a.payment_id for a in applies if a.plan], 5000):
+        payment_balances_refresh(Payment.objects.filter(pk__in=_in(ids)))
+    _rows_insert(
         ShortPayment,
         ("payment", "invoice", "currency", "short_minor", "event_date", "created_at"),
         [
@@ -639,10 +716,10 @@ def _payments_write(applies: Sequence[_Apply], context: _Context) -> None:
             for pk, short in a.shorts
         ],
     )
-    numbers = dict(Invoice.objects.filter(pk__in=touched).values_list("pk", "number")) if touched else {}
+    numbers = dict(Invoice.objects.filter(pk__in=_in(touched)).values_list("pk", "number")) if touched else {}
     actor = context.actor
     json_value = connection.ops.adapt_json_value
-    rows_insert(
+    _rows_insert(
         AuditEntry,
         ("at", "actor", "actor_label", "customer", "entity", "entity_id", "action", "before", "after"),
         [
@@ -727,7 +804,7 @@ def _lines_write(
                 "reasons": list(proposal.reasons) if proposal is not None else [],
             }
         )
-    rows_update(
+    _rows_update(
         BankStatementLine, ("status", "customer", "payment", "owner", "matched_at", "matched_by"), rows
     )
     decided = [line for line, _status, _customer in updates if line.pk in proposals]
@@ -753,7 +830,7 @@ def _lines_write(
                 stamp,
             )
         )
-    rows_insert(MatchProposal, ("line", "customer", "invoices", "confidence", "reasons", "created_at"), made)
+    _rows_insert(MatchProposal, ("line", "customer", "invoices", "confidence", "reasons", "created_at"), made)
 
 
 def _aliases_learn(pairs: Sequence[tuple[str, str, int]]) -> int:
@@ -769,50 +846,92 @@ def _aliases_learn(pairs: Sequence[tuple[str, str, int]]) -> int:
             wanted[(PayerAliasKind.NAME, name[:200], customer_id)] += 1
     if not wanted:
         return 0
-    now = timezone.now()
-    existing: dict[tuple[str, str, int], tuple[int, int]] = {}
-    for kind in (PayerAliasKind.ACCOUNT, PayerAliasKind.NAME):
-        values = sorted({value for k, value, _c in wanted if k == kind})
-        for chunk in chunked(values, 2000):
-            for pk, value, customer_id, confirmations in PayerAlias.objects.filter(
-                kind=kind, value__in=chunk
-            ).values_list("pk", "value", "customer_id", "confirmations"):
-                existing[(kind, value, customer_id)] = (pk, confirmations)
-    stamp = connection.ops.adapt_datetimefield_value(now)
-    rows_update(
-        PayerAlias,
-        ("confirmations", "last_confirmed_at"),
-        [
-            (existing[key][1] + count, stamp, existing[key][0])
-            for key, count in wanted.items()
-            if key in existing
-        ],
+    stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+    rows = [
+        (str(kind), value, customer_id, count, stamp) for (kind, value, customer_id), count in wanted.items()
+    ]
+    table = connection.ops.quote_name(PayerAlias._meta.db_table)
+    columns = "kind, value, customer_id, confirmations, last_confirmed_at"
+    # An upsert: a reviewer or another run teaching the same alias meanwhile adds up.
+    upsert = (
+        "ON CONFLICT (kind, value, customer_id) DO UPDATE SET "
+        f"confirmations = {table}.confirmations + excluded.confirmations, "
+        "last_confirmed_at = excluded.last_confirmed_at"
     )
-    # Another run or a reviewer may teach the same alias meanwhile: theirs stands.
-    _rows_insert_new(
-        PayerAlias,
-        ("kind", "value", "customer", "confirmations", "last_confirmed_at"),
-        [
-            (kind, value, customer_id, count, stamp)
-            for (kind, value, customer_id), count in wanted.items()
-            if (kind, value, customer_id) not in existing
-        ],
-    )
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s) {upsert}", rows)
+        else:
+            cursor.execute(
+                "CREATE TEMPORARY TABLE bank_match_alias "
+                "(kind varchar(8), value varchar(200), customer_id bigint, confirmations integer, "
+                "last_confirmed_at timestamp with time zone)"
+            )
+            with cursor.cursor.copy(f"COPY bank_match_alias ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM bank_match_alias {upsert}")
+            cursor.execute("DROP TABLE bank_match_alias")
     return sum(wanted.values())
 
 
-def _rows_insert_new(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Insert rows with one executemany, leaving out those a unique constraint already holds."""
+def _rows_update(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Update rows by primary key: each row is the new values, then the key (as ``rows_update``).
+
+    PostgreSQL copies them into a temporary table and updates from it in one statement.
+    """
+    if connection.vendor != "postgresql" or not rows:
+        rows_update(model, fields, rows)
+        return
+    quote = connection.ops.quote_name
+    key = model._meta.pk
+    assert key is not None
+    concrete = [model_field(model, name) for name in fields]
+    names = [f"v{index}" for index in range(len(concrete))]
+    definition = ", ".join(
+        f"{name} {field.db_type(connection)}" for name, field in zip(names, concrete, strict=True)
+    )
+    table = quote(model._meta.db_table)
+    assignments = ", ".join(
+        f"{quote(str(field.column))} = u.{name}" for name, field in zip(names, concrete, strict=True)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE bank_match_update ({definition}, k {key.db_type(connection)})"
+        )
+        with cursor.cursor.copy("COPY bank_match_update FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"UPDATE {table} SET {assignments} FROM bank_match_update u WHERE {table}.{quote(str(key.column))} = u.k"
+        )
+        cursor.execute("DROP TABLE bank_match_update")
+
+
+def _rows_insert(
+    model: type[Model],
+    fields: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    ignore_conflicts: bool = False,
+) -> None:
+    """Insert rows of database-ready values; with ``ignore_conflicts`` leave out those a unique
+    constraint already holds. PostgreSQL copies them in (several times faster than a statement
+    a row); SQLite, in-process, takes one executemany."""
     if not rows:
         return
     quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
     columns = ", ".join(quote(str(model_field(model, name).column)) for name in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING",
-            rows,
-        )
+        if connection.vendor == "postgresql" and not ignore_conflicts:
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        placeholders = ", ".join(["%s"] * len(fields))
+        conflicts = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders}){conflicts}", rows)
 
 
 # --- review ---------------------------------------------------------------------------------

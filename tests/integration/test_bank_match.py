@@ -273,6 +273,29 @@ def test_a_crash_mid_run_loses_and_duplicates_nothing(monkeypatch):
     assert not Invoice.objects.filter(open_minor__gt=0).exists()
 
 
+def test_a_batch_whose_invoices_changed_after_it_read_them_is_decided_again(monkeypatch):
+    customer = make_customer(name="Acme")
+    make_invoice(customer, "100.00", number="INV-0042")
+    make_line("100.00", payer="Acme", remittance="INV-0042")
+    real_load = matching_service._candidates_load
+    loads = []
+
+    def stale_first(customer_ids):
+        customers, open_rows = real_load(customer_ids)
+        loads.append(1)
+        if len(loads) == 1:  # as if a payment of 30.00 was recorded right after this read
+            Invoice.objects.filter(number="INV-0042").update(open_minor=7_000)
+        return customers, open_rows
+
+    monkeypatch.setattr(matching_service, "_candidates_load", stale_first)
+
+    summary = bank_match(as_of=AS_OF)
+
+    assert len(loads) == 2
+    assert summary["lines"] == 1 and summary["applied"] + summary["review"] == 1
+    assert Allocation.objects.filter(invoice__number="INV-0042").count() == summary["applied"]
+
+
 def test_a_payment_left_by_an_interrupted_run_is_linked_not_recorded_again():
     customer = make_customer(name="Acme")
     make_invoice(customer, "100.00", number="INV-0042")
