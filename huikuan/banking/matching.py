@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from django.utils.translation import gettext as _
 
@@ -120,8 +120,7 @@ def reference_key(value: str) -> str:
     return keys[0] if keys else ""
 
 
-@dataclass(frozen=True, slots=True)
-class ReferenceToken:
+class ReferenceToken(NamedTuple):
     """A piece of a remittance text or structured reference that may be an invoice number."""
 
     text: str  # as found, normalised: "INV 2024 0012"
@@ -200,8 +199,7 @@ def token_keys(tokens: Iterable[ReferenceToken]) -> set[str]:
     return {key for token in tokens for key in token.keys}
 
 
-@dataclass(frozen=True, slots=True)
-class InvoiceRef:
+class InvoiceRef(NamedTuple):
     """An open invoice as the number index knows it."""
 
     invoice_id: int
@@ -219,8 +217,7 @@ class InvoiceRef:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class ReferenceHit:
+class ReferenceHit(NamedTuple):
     """An invoice a line names. ``exact``: written with its prefix, or exactly as numbered."""
 
     invoice: InvoiceRef
@@ -381,16 +378,18 @@ def subset_sum(
     if target_minor <= 0 or not considered:
         return None
     amounts = [amount for _key, amount in considered]
-    for high in (target_minor, target_minor + max(0, tolerance_minor)):
-        # Meeting in the middle says at a cost of 2^(n/2) whether any combination fits; the
-        # depth-first search then looks, within its budget, for the one settling the oldest.
-        feasible = _subset_meet_in_the_middle(amounts, target_minor, high)
-        if feasible is not None:
-            found = _subset_search(considered, target_minor, high, max_steps) or feasible
-            return tuple(considered[i][0] for i in found)
-        if tolerance_minor <= 0:
-            break
-    return None
+    high = target_minor + max(0, tolerance_minor)
+    # Meeting in the middle says at a cost of 2^(n/2) whether any combination fits, exactly or
+    # within the tolerance; the depth-first search then looks, within its budget, for the one
+    # settling the oldest invoices.
+    exact, near = _subset_meet_in_the_middle(amounts, target_minor, high)
+    if exact is not None:
+        found = _subset_search(considered, target_minor, target_minor, max_steps) or exact
+    elif near is not None:
+        found = _subset_search(considered, target_minor, high, max_steps) or near
+    else:
+        return None
+    return tuple(considered[i][0] for i in found)
 
 
 def _subset_sums(amounts: Sequence[int], offset: int) -> list[tuple[int, int]]:
@@ -402,18 +401,25 @@ def _subset_sums(amounts: Sequence[int], offset: int) -> list[tuple[int, int]]:
     return sums
 
 
-def _subset_meet_in_the_middle(amounts: Sequence[int], low: int, high: int) -> list[int] | None:
-    """Return the indices of some subset whose sum lies in [low, high] (low > 0), or None."""
+def _subset_meet_in_the_middle(
+    amounts: Sequence[int], low: int, high: int
+) -> tuple[list[int] | None, list[int] | None]:
+    """Return the indices of a subset summing to exactly ``low`` and of one whose sum lies in
+    [low, high] (low > 0); None where there is none."""
     half = len(amounts) // 2
     left = _subset_sums(amounts[:half], 0)
     right = sorted(_subset_sums(amounts[half:], half))
     right_totals = [total for total, _mask in right]
+    near = None
     for total, mask in left:
         position = bisect_left(right_totals, low - total)
         if position < len(right_totals) and right_totals[position] <= high - total:
             combined = mask | right[position][1]
-            return [index for index in range(len(amounts)) if combined >> index & 1]
-    return None
+            indices = [index for index in range(len(amounts)) if combined >> index & 1]
+            if right_totals[position] == low - total:
+                return indices, indices
+            near = near or indices
+    return None, near
 
 
 def _subset_search(
@@ -462,8 +468,7 @@ def allocation_preview(amount_minor: int, open_amounts: Sequence[int]) -> list[i
 # --- weighing the evidence ------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class OpenInvoice:
+class OpenInvoice(NamedTuple):
     """One of a candidate customer's open invoices."""
 
     invoice_id: int

@@ -31,7 +31,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -593,7 +593,7 @@ def _candidate(
             names=names,
             open_invoices=[
                 invoice if open_now[invoice.invoice_id] == invoice.open_minor
-                else replace(invoice, open_minor=open_now[invoice.invoice_id])
+                else invoice._replace(open_minor=open_now[invoice.invoice_id])
                 for invoice in open_rows.get(customer_id, ())
                 if open_now[invoice.invoice_id] > 0
             ],

@@ -1,0 +1,46 @@
+"""A generated, labelled month of credits for a small portfolio, matched end to end.
+
+The same generator as ``benchmarks/banking.py``: references typed cleanly or mangled, several
+invoices in one transfer, bank charges, no reference, payers other than the customer, credits
+that are no customer's. Whatever is applied at once must be applied to the right customer.
+"""
+
+from datetime import date
+
+import pytest
+
+from benchmarks.banking import AS_OF, lines_store, outcome_measure, write_data
+from huikuan.banking.matching_service import bank_match
+from huikuan.customers.imports import customers_import
+from huikuan.ledger.aging_report import aging_build
+from huikuan.ledger.imports import invoices_import
+from huikuan.ledger.models import Invoice
+
+pytestmark = pytest.mark.django_db
+
+
+def _open_total() -> int:
+    return sum(Invoice.objects.values_list("open_minor", flat=True))
+
+
+def test_a_noisy_month_is_applied_to_the_right_customers_and_the_aging_moves(tmp_path):
+    facts = write_data(tmp_path, customers=120, invoices=1_200, lines=250, seed=11)
+    customers_import(tmp_path / "customers.csv")
+    invoices_import(tmp_path / "invoices.csv")
+    lines_store(str(tmp_path))
+    owed_before = _open_total()
+    aging_before = aging_build(as_of=AS_OF)["totals"]
+
+    summary = bank_match(as_of=AS_OF)
+    outcome = outcome_measure(str(tmp_path))
+
+    assert facts["lines"] == outcome["lines"] == summary["lines"] == 250
+    assert outcome["precision_customer"] == 1.0
+    assert outcome["precision_invoices"] >= 0.99
+    assert outcome["recall"] >= 0.85
+    assert outcome["by_scenario"]["not_a_customer"].get("applied", 0) == 0
+    applied = sum(int(v.replace(".", "")) for v in summary["amounts"]["applied"].values())
+    assert owed_before - _open_total() <= applied  # what was applied left the receivables
+    assert owed_before - _open_total() > 0.8 * applied  # and most of it settled invoices
+    assert aging_build(as_of=AS_OF)["totals"] != aging_before
+    assert date.fromisoformat(summary["as_of"]) == AS_OF
