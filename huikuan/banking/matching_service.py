@@ -53,6 +53,7 @@ from huikuan.banking.matching import (
     OpenInvoice,
     PayerEvidence,
     Proposal,
+    ReferenceHit,
     ReferenceToken,
     account_key,
     candidate_ids,
@@ -254,11 +255,14 @@ def bank_match(
     ``line_ids`` limits the run to those lines and may include lines waiting in REVIEW or
     UNMATCHED, which are weighed again (their old proposal replaced); applied, excluded and
     debit lines are never touched. ``as_of`` (default: today) dates the short-payment tasks.
+    ``actor`` (a user, or None for the system) is recorded on applied lines and payments.
+    Lines are decided oldest booking first, ``batch_size`` to a transaction.
 
     The summary (JSON-ready)::
 
         {"as_of": "2026-12-07", "threshold": 90, "lines": 120,
          "applied": 100, "review": 15, "unmatched": 5,
+         "skipped": 0,                        # decided meanwhile by someone else (left alone)
          "amounts": {"applied": {"CNY": "123456.00"}, "review": {...}, "unmatched": {...}},
          "payments": 100, "allocations": 131, "short_payments": 7, "short_payment_tasks": 7,
          "aliases_learned": 180,
@@ -442,48 +446,87 @@ def _batch_match(batch: Sequence[_Line], context: _Context) -> None:
 
 
 def _batch_decide(batch: Sequence[_Line], context: _Context) -> None:
-    timed = context.summary.timed
-    with timed("lock"):
-        locked = BankStatementLine.objects.filter(pk__in=_in([line.pk for line in batch]), amount_minor__gt=0)
-        if connection.features.has_select_for_update_skip_locked:
-            locked = locked.select_for_update(skip_locked=True, of=("self",))
-        statuses = dict(locked.values_list("pk", "status"))
-        lines = [line for line in batch if statuses.get(line.pk) == line.status]
-        # The others were matched or changed meanwhile by someone else.
-        skipped = len(batch) - len(lines)
-        if not lines:
-            context.summary.counts["SKIPPED"] += skipped
-            return
-        already = {
-            external_id: (pk, customer_id)
-            for external_id, pk, customer_id in Payment.objects.filter(
-                external_id__in=_in([EXTERNAL_ID.format(line=line.pk) for line in lines])
-            ).values_list("external_id", "pk", "customer_id")
-        }
-    with timed("references"):
-        evidence = {}
-        hits = {}
-        wanted: set[int] = set()
-        for line in lines:
-            evidence[line.pk] = _payer_evidence(line, context)
-            hits[line.pk] = references_find(line.tokens, context.index)
-            wanted.update(candidate_ids(hits[line.pk], evidence[line.pk]))
-    with context.summary.timed("candidates"):
-        customers, open_rows = _candidates_load(wanted)
-    deciding = time.perf_counter()
+    """Lock the batch's lines still as read, decide each, check the invoices paid, write it all."""
+    summary = context.summary
+    with summary.timed("lock"):
+        lines, already = _lines_lock(batch)
+    skipped = len(batch) - len(lines)  # matched or changed meanwhile by someone else
+    if lines:
+        with summary.timed("references"):
+            hits = {line.pk: references_find(line.tokens, context.index) for line in lines}
+            evidence = {line.pk: _payer_evidence(line, context) for line in lines}
+            wanted = {c for line in lines for c in candidate_ids(hits[line.pk], evidence[line.pk])}
+        with summary.timed("candidates"):
+            customers, open_rows = _candidates_load(wanted)
+        with summary.timed("decide"):
+            decided = _decide(lines, already, hits, evidence, customers, open_rows, context)
+        with summary.timed("lock"):
+            _invoices_still_open(decided.applies, open_rows)
+        with summary.timed("payments"):
+            _payments_write([a for a in decided.applies if a.proposal.invoices], context)
+        with summary.timed("lines_written"):
+            _lines_write(decided.updates, decided.applies, decided.proposals, customers, context)
+        with summary.timed("aliases"):
+            summary.aliases_learned += _aliases_learn(
+                [
+                    (a.line.account_key, a.line.name_key, a.customer_id)
+                    for a in decided.applies
+                    if a.proposal.invoices
+                ]
+            )
+        summary.fits.update(decided.fits)
+    summary.counts["SKIPPED"] += skipped
+
+
+def _lines_lock(batch: Sequence[_Line]) -> tuple[list[_Line], dict[str, tuple[int, int]]]:
+    """Return the batch's lines still in the status read (locked), and any payment already
+    recorded for them ("bank-line:<id>" → (payment, customer))."""
+    locked = BankStatementLine.objects.filter(pk__in=_in([line.pk for line in batch]), amount_minor__gt=0)
+    if connection.features.has_select_for_update_skip_locked:
+        locked = locked.select_for_update(skip_locked=True, of=("self",))
+    statuses = dict(locked.values_list("pk", "status"))
+    lines = [line for line in batch if statuses.get(line.pk) == line.status]
+    if not lines:
+        return [], {}
+    already = {
+        str(external_id): (pk, customer_id)
+        for external_id, pk, customer_id in Payment.objects.filter(
+            external_id__in=_in([EXTERNAL_ID.format(line=line.pk) for line in lines])
+        ).values_list("external_id", "pk", "customer_id")
+    }
+    return lines, already
+
+
+@dataclass(slots=True)
+class _Decided:
+    applies: list[_Apply] = field(default_factory=list)
+    proposals: dict[int, Proposal | None] = field(default_factory=dict)
+    updates: list[tuple[_Line, str, int | None]] = field(default_factory=list)  # (line, status, customer)
+    fits: Counter[str] = field(default_factory=Counter)
+
+
+def _decide(
+    lines: Sequence[_Line],
+    already: dict[str, tuple[int, int]],
+    hits: dict[int, list[ReferenceHit]],
+    evidence: dict[int, PayerEvidence],
+    customers: dict[int, tuple[str, tuple[str, ...]]],
+    open_rows: dict[int, list[OpenInvoice]],
+    context: _Context,
+) -> _Decided:
+    """Weigh each line in turn; money applied by one line is gone for the next."""
+    decided = _Decided()
     open_now = {invoice.invoice_id: invoice.open_minor for rows in open_rows.values() for invoice in rows}
-    applies: list[_Apply] = []
-    fits: Counter[str] = Counter()
     built: dict[int, CandidateCustomer] = {}
-    proposals: dict[int, Proposal | None] = {}
-    updates: list[tuple[_Line, str, int | None]] = []  # (line, status, customer id)
     for line in lines:
         recorded = already.get(EXTERNAL_ID.format(line=line.pk))
         if recorded is not None:
             # Paid before a crash could record the line's status: link it, pay nothing again.
             payment_id, customer_id = recorded
-            updates.append((line, LineDecision.APPLY, customer_id))
-            applies.append(_Apply(line, customer_id, Proposal(customer_id, (), 0, ()), [], [], payment_id))
+            decided.updates.append((line, LineDecision.APPLY, customer_id))
+            decided.applies.append(
+                _Apply(line, customer_id, Proposal(customer_id, (), 0, ()), [], [], payment_id)
+            )
             continue
         candidates = {
             customer_id: _candidate(customer_id, customers, open_rows, open_now, built)
@@ -501,28 +544,16 @@ def _batch_decide(batch: Sequence[_Line], context: _Context) -> None:
             booking_date=line.booking_date,
         )
         proposal = proposal_make(credit, hits[line.pk], evidence[line.pk], candidates)
-        proposals[line.pk] = proposal
+        decided.proposals[line.pk] = proposal
         status = decision_for(proposal, threshold=context.threshold)
         if status == LineDecision.APPLY:
             assert proposal is not None
             plan, shorts = _plan(line, proposal, open_rows.get(proposal.customer_id, []), open_now)
             built.pop(proposal.customer_id, None)  # its open amounts changed
-            applies.append(_Apply(line, proposal.customer_id, proposal, plan, shorts))
-        updates.append((line, status, proposal.customer_id if proposal is not None else None))
-        fits[(proposal.amount_fit if proposal is not None else "") or "none"] += 1
-    context.summary.seconds["decide"] += time.perf_counter() - deciding
-    with context.summary.timed("lock"):
-        _invoices_still_open(applies, open_rows)
-    context.summary.fits.update(fits)
-    context.summary.counts["SKIPPED"] += skipped
-    with context.summary.timed("payments"):
-        _payments_write([a for a in applies if a.proposal.invoices], context)
-    with context.summary.timed("lines_written"):
-        _lines_write(updates, applies, proposals, customers, context)
-    with context.summary.timed("aliases"):
-        context.summary.aliases_learned += _aliases_learn(
-            [(a.line.account_key, a.line.name_key, a.customer_id) for a in applies if a.proposal.invoices]
-        )
+            decided.applies.append(_Apply(line, proposal.customer_id, proposal, plan, shorts))
+        decided.updates.append((line, status, proposal.customer_id if proposal is not None else None))
+        decided.fits[(proposal.amount_fit if proposal is not None else "") or "none"] += 1
+    return decided
 
 
 def _candidates_load(
