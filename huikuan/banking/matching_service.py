@@ -84,7 +84,6 @@ from huikuan.ledger.models import Allocation, Invoice, Payment, PaymentMethod, S
 from huikuan.ledger.services import (
     PaymentIdTaken,
     invoice_balances_refresh,
-    payment_balances_refresh,
     payment_record,
 )
 
@@ -699,7 +698,9 @@ def _plan(
 def _payments_write(applies: Sequence[_Apply], context: _Context) -> None:
     """Record the batch's payments, allocations and short payments, then refresh the balances.
 
-    The same rows ``payment_record`` writes one payment at a time, including its audit entry.
+    The same rows ``payment_record`` writes one payment at a time, including its audit entry. A
+    payment's unapplied remainder is written with it: its allocations are this plan, written in
+    the same transaction, so refreshing it afterwards would only write the same number again.
     """
     if not applies:
         return
@@ -713,7 +714,7 @@ def _payments_write(applies: Sequence[_Apply], context: _Context) -> None:
          "payer_name", "external_id", "created_at"),
         [
             (a.customer_id, adapt_date(a.line.booking_date), a.line.currency, a.line.amount_minor,
-             a.line.amount_minor, PaymentMethod.BANK_TRANSFER,
+             a.line.amount_minor - sum(take for _pk, take in a.plan), PaymentMethod.BANK_TRANSFER,
              _payment_reference(a.line.structured_reference, a.line.remittance), a.line.payer_name[:255],
              external_id, stamp)
             for a, external_id in zip(applies, external_ids, strict=True)
@@ -736,8 +737,6 @@ def _payments_write(applies: Sequence[_Apply], context: _Context) -> None:
     touched = sorted({pk for a in applies for pk, _take in a.plan})
     for ids in chunked(touched, 5000):
         invoice_balances_refresh(Invoice.objects.filter(pk__in=_in(ids)))
-    for ids in chunked([a.payment_id for a in applies if a.plan], 5000):
-        payment_balances_refresh(Payment.objects.filter(pk__in=_in(ids)))
     _rows_insert(
         ShortPayment,
         ("payment", "invoice", "currency", "short_minor", "event_date", "created_at"),

@@ -14,7 +14,8 @@ from huikuan.banking.matching_service import bank_match
 from huikuan.customers.imports import customers_import
 from huikuan.ledger.aging_report import aging_build
 from huikuan.ledger.imports import invoices_import
-from huikuan.ledger.models import Invoice
+from huikuan.ledger.models import Invoice, Payment
+from huikuan.ledger.services import invoice_balances_refresh, payment_balances_refresh
 
 pytestmark = pytest.mark.django_db
 
@@ -44,3 +45,21 @@ def test_a_noisy_month_is_applied_to_the_right_customers_and_the_aging_moves(tmp
     assert owed_before - _open_total() > 0.8 * applied  # and most of it settled invoices
     assert aging_build(as_of=AS_OF)["totals"] != aging_before
     assert date.fromisoformat(summary["as_of"]) == AS_OF
+
+
+def test_the_balances_written_in_batches_are_those_the_ledger_derives(tmp_path):
+    write_data(tmp_path, customers=60, invoices=600, lines=120, seed=12)
+    customers_import(tmp_path / "customers.csv")
+    invoices_import(tmp_path / "invoices.csv")
+    lines_store(str(tmp_path))
+    bank_match(as_of=AS_OF, batch_size=25)
+    invoices = list(Invoice.objects.order_by("pk").values_list("pk", "open_minor", "status", "settled_date"))
+    payments = list(Payment.objects.order_by("pk").values_list("pk", "unapplied_minor"))
+
+    invoice_balances_refresh(Invoice.objects.all())
+    payment_balances_refresh(Payment.objects.all())
+
+    assert payments and invoices == list(
+        Invoice.objects.order_by("pk").values_list("pk", "open_minor", "status", "settled_date")
+    )
+    assert payments == list(Payment.objects.order_by("pk").values_list("pk", "unapplied_minor"))
