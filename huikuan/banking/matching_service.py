@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import functools
 import json
-import queue
-import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -227,7 +225,6 @@ class _Summary:
     warnings: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     limit: int = DECISIONS_LISTED
-    timing: threading.Lock = field(default_factory=threading.Lock)
 
     @contextmanager
     def timed(self, phase: str) -> Iterator[None]:
@@ -235,11 +232,7 @@ class _Summary:
         try:
             yield
         finally:
-            self.timed_add(phase, time.perf_counter() - started)
-
-    def timed_add(self, phase: str, seconds: float) -> None:
-        with self.timing:  # the deciding and the writing thread both count
-            self.seconds[phase] += seconds
+            self.seconds[phase] += time.perf_counter() - started
 
     def add(self, line: _Line, status: str) -> bool:
         """Count the line; return whether its decision is still to be listed."""
@@ -255,7 +248,6 @@ def bank_match(
     line_ids: Sequence[int] | None = None,
     batch_size: int = BATCH_LINES,
     decisions_limit: int = DECISIONS_LISTED,
-    overlapped: bool | None = None,
 ) -> dict[str, Any]:
     """Match every NEW credit line (or the lines given) and return what became of them.
 
@@ -263,10 +255,7 @@ def bank_match(
     UNMATCHED, which are weighed again (their old proposal replaced); applied, excluded and
     debit lines are never touched. ``as_of`` (default: today) dates the short-payment tasks.
     ``actor`` (a user, or None for the system) is recorded on applied lines and payments.
-    Lines are decided oldest booking first, ``batch_size`` to a transaction. With several
-    batches (``overlapped``: None decides), a second database connection writes each decided
-    batch while the next is decided; should anything change under the run meanwhile, the
-    batches not yet written are matched again one by one.
+    Lines are decided oldest booking first, ``batch_size`` to a transaction.
 
     The summary (JSON-ready)::
 
@@ -318,15 +307,8 @@ def bank_match(
         with summary.timed("payers"):
             context.accounts, context.names = _alias_maps()
             context.customer_names = _customer_name_index({line.name_key for line in lines if line.name_key})
-    batches = list(chunked(lines, max(1, batch_size)))
-    if overlapped is None:
-        overlapped = len(batches) >= PIPELINE_BATCHES and not connection.in_atomic_block
-    if connection.vendor == "sqlite" and getattr(connection, "is_in_memory_db", lambda: False)():
-        overlapped = False  # a shared in-memory database locks whole tables between connections
     with _sqlite_bulk():
-        if overlapped:
-            batches = _batches_overlapped(batches, context)
-        for batch in batches:
+        for batch in chunked(lines, max(1, batch_size)):
             _batch_match(batch, context)
     from huikuan.collections.services import short_payments_to_tasks
 
@@ -452,177 +434,47 @@ def _batch_match(batch: Sequence[_Line], context: _Context) -> None:
     for attempt in range(1, BATCH_ATTEMPTS + 1):
         try:
             with transaction.atomic():
-                with context.summary.timed("lock"):
-                    lines, already = _lines_lock(batch)
-                prepared = _batch_prepare(batch, lines, already, context)
-                _batch_write(prepared, context)
+                _batch_decide(batch, context)
                 committing = time.perf_counter()
         except _InvoicesChanged:
             if attempt == BATCH_ATTEMPTS:
                 raise
             continue
-        context.summary.timed_add("commit", time.perf_counter() - committing)
+        context.summary.seconds["commit"] += time.perf_counter() - committing
         return
 
 
-@dataclass(slots=True)
-class _Prepared:
-    """A batch read and decided, ready to be written."""
-
-    batch: Sequence[_Line]
-    lines: list[_Line]  # those still in the status first read
-    customers: dict[int, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
-    open_rows: dict[int, list[OpenInvoice]] = field(default_factory=dict)  # as read, oldest due first
-    decided: _Decided = field(default_factory=lambda: _Decided())
-
-
-def _batch_prepare(
-    batch: Sequence[_Line],
-    lines: list[_Line],
-    already: dict[str, tuple[int, int]],
-    context: _Context,
-    pending: dict[int, int] | None = None,
-) -> _Prepared:
-    """Read what the batch's lines need and decide each; write nothing.
-
-    ``pending`` holds open amounts this run has planned but may not have written yet; they
-    stand in for what the database says.
-    """
+def _batch_decide(batch: Sequence[_Line], context: _Context) -> None:
+    """Lock the batch's lines still as read, decide each, check the invoices paid, write it all."""
     summary = context.summary
-    prepared = _Prepared(batch, lines)
-    if not lines:
-        return prepared
-    with summary.timed("references"):
-        hits = {line.pk: references_find(line.tokens, context.index) for line in lines}
-        evidence = {line.pk: _payer_evidence(line, context) for line in lines}
-        wanted = {c for line in lines for c in candidate_ids(hits[line.pk], evidence[line.pk])}
-    with summary.timed("candidates"):
-        prepared.customers, prepared.open_rows = _candidates_load(wanted, pending)
-    with summary.timed("decide"):
-        prepared.decided = _decide(
-            lines, already, hits, evidence, prepared.customers, prepared.open_rows, context
-        )
-    return prepared
-
-
-def _batch_write(prepared: _Prepared, context: _Context) -> None:
-    """Write a decided batch inside the caller's transaction, once its invoices are checked."""
-    summary = context.summary
-    decided = prepared.decided
     with summary.timed("lock"):
-        _invoices_still_open(decided.applies, prepared.open_rows)
-    with summary.timed("payments"):
-        _payments_write([a for a in decided.applies if a.proposal.invoices], context)
-    with summary.timed("lines_written"):
-        _lines_write(decided.updates, decided.applies, decided.proposals, prepared.customers, context)
-    with summary.timed("aliases"):
-        summary.aliases_learned += _aliases_learn(
-            [
-                (a.line.account_key, a.line.name_key, a.customer_id)
-                for a in decided.applies
-                if a.proposal.invoices
-            ]
-        )
-    summary.fits.update(decided.fits)
-    summary.counts["SKIPPED"] += len(prepared.batch) - len(prepared.lines)
-
-
-# --- batches overlapped: deciding the next while the last is written --------------------------
-
-# From this many batches on (outside a caller's transaction) a second connection writes each
-# decided batch while the next is decided: the database works while Python thinks.
-PIPELINE_BATCHES = 3
-
-
-def _lines_read(batch: Sequence[_Line]) -> tuple[list[_Line], dict[str, tuple[int, int]]]:
-    """As _lines_lock, without locking: the writer locks and checks them before writing."""
-    statuses = dict(
-        BankStatementLine.objects.filter(pk__in=_in([line.pk for line in batch])).values_list("pk", "status")
-    )
-    lines = [line for line in batch if statuses.get(line.pk) == line.status]
-    already = {
-        str(external_id): (pk, customer_id)
-        for external_id, pk, customer_id in Payment.objects.filter(
-            external_id__in=_in([EXTERNAL_ID.format(line=line.pk) for line in lines])
-        ).values_list("external_id", "pk", "customer_id")
-    } if lines else {}  # fmt: skip
-    return lines, already
-
-
-def _lines_confirm(prepared: _Prepared) -> None:
-    """Lock the decided lines; raise _InvoicesChanged unless each is still as it was read."""
-    lines = prepared.lines
-    locked = BankStatementLine.objects.filter(pk__in=_in([line.pk for line in lines]))
-    if connection.features.has_select_for_update_skip_locked:
-        locked = locked.select_for_update(skip_locked=True, of=("self",))
-    statuses = dict(locked.values_list("pk", "status"))
-    if any(statuses.get(line.pk) != line.status for line in lines):
-        raise _InvoicesChanged("a line changed")
-
-
-class _Writer(threading.Thread):
-    """Writes decided batches, in order, each in its own transaction on its own connection."""
-
-    def __init__(self, context: _Context) -> None:
-        super().__init__(name="bank-match-writer", daemon=True)
-        self.context = context
-        self.queue: queue.Queue[_Prepared | None] = queue.Queue(maxsize=1)
-        self.stopped_at: Sequence[_Line] | None = None  # the first batch not written
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            with _sqlite_bulk():
-                while (prepared := self.queue.get()) is not None:
-                    if self.stopped_at is None and self.error is None:
-                        self._write(prepared)
-        except BaseException as error:  # handed to the deciding thread, which raises it
-            self.error = error
-        finally:
-            connection.close()
-
-    def _write(self, prepared: _Prepared) -> None:
-        try:
-            with transaction.atomic():
-                with self.context.summary.timed("lock"):
-                    _lines_confirm(prepared)
-                _batch_write(prepared, self.context)
-                committing = time.perf_counter()
-        except _InvoicesChanged:
-            self.stopped_at = prepared.batch
-            return
-        except BaseException as error:
-            self.stopped_at = prepared.batch
-            self.error = error
-            return
-        self.context.summary.timed_add("commit", time.perf_counter() - committing)
-
-
-def _batches_overlapped(batches: Sequence[Sequence[_Line]], context: _Context) -> list[Sequence[_Line]]:
-    """Decide batches here and write them on a second connection meanwhile; return the batches
-    left unwritten when something changed under the run (to be matched one by one after)."""
-    writer = _Writer(context)
-    writer.start()
-    pending: dict[int, int] = {}  # open amounts after this run's allocations so far
-    try:
-        for batch in batches:
-            if writer.stopped_at is not None or writer.error is not None:
-                break
-            with context.summary.timed("lock"):
-                lines, already = _lines_read(batch)
-            prepared = _batch_prepare(batch, lines, already, context, pending)
-            for invoice_id, open_minor in prepared.decided.open_after.items():
-                pending[invoice_id] = open_minor
-            writer.queue.put(prepared)
-    finally:
-        writer.queue.put(None)
-        writer.join()
-    if writer.error is not None:
-        raise writer.error
-    if writer.stopped_at is None:
-        return []
-    first = next(index for index, batch in enumerate(batches) if batch is writer.stopped_at)
-    return list(batches[first:])
+        lines, already = _lines_lock(batch)
+    skipped = len(batch) - len(lines)  # matched or changed meanwhile by someone else
+    if lines:
+        with summary.timed("references"):
+            hits = {line.pk: references_find(line.tokens, context.index) for line in lines}
+            evidence = {line.pk: _payer_evidence(line, context) for line in lines}
+            wanted = {c for line in lines for c in candidate_ids(hits[line.pk], evidence[line.pk])}
+        with summary.timed("candidates"):
+            customers, open_rows = _candidates_load(wanted)
+        with summary.timed("decide"):
+            decided = _decide(lines, already, hits, evidence, customers, open_rows, context)
+        with summary.timed("lock"):
+            _invoices_still_open(decided.applies, open_rows)
+        with summary.timed("payments"):
+            _payments_write([a for a in decided.applies if a.proposal.invoices], context)
+        with summary.timed("lines_written"):
+            _lines_write(decided.updates, decided.applies, decided.proposals, customers, context)
+        with summary.timed("aliases"):
+            summary.aliases_learned += _aliases_learn(
+                [
+                    (a.line.account_key, a.line.name_key, a.customer_id)
+                    for a in decided.applies
+                    if a.proposal.invoices
+                ]
+            )
+        summary.fits.update(decided.fits)
+    summary.counts["SKIPPED"] += skipped
 
 
 def _lines_lock(batch: Sequence[_Line]) -> tuple[list[_Line], dict[str, tuple[int, int]]]:
@@ -650,7 +502,6 @@ class _Decided:
     proposals: dict[int, Proposal | None] = field(default_factory=dict)
     updates: list[tuple[_Line, str, int | None]] = field(default_factory=list)  # (line, status, customer)
     fits: Counter[str] = field(default_factory=Counter)
-    open_after: dict[int, int] = field(default_factory=dict)  # invoices paid: open amount after
 
 
 def _decide(
@@ -698,7 +549,6 @@ def _decide(
             assert proposal is not None
             plan, shorts = _plan(line, proposal, open_rows.get(proposal.customer_id, []), open_now)
             built.pop(proposal.customer_id, None)  # its open amounts changed
-            decided.open_after.update((invoice_id, open_now[invoice_id]) for invoice_id, _take in plan)
             decided.applies.append(_Apply(line, proposal.customer_id, proposal, plan, shorts))
         decided.updates.append((line, status, proposal.customer_id if proposal is not None else None))
         decided.fits[(proposal.amount_fit if proposal is not None else "") or "none"] += 1
@@ -706,12 +556,9 @@ def _decide(
 
 
 def _candidates_load(
-    customer_ids: Iterable[int], pending: dict[int, int] | None = None
+    customer_ids: Iterable[int],
 ) -> tuple[dict[int, tuple[str, tuple[str, ...]]], dict[int, list[OpenInvoice]]]:
-    """Return the candidate customers (code, names) and their open invoices, oldest due first.
-
-    ``pending`` open amounts (this run's, perhaps not written yet) replace those read.
-    """
+    """Return the candidate customers (code, names) and their open invoices, oldest due first."""
     ids = sorted(customer_ids)
     customers: dict[int, tuple[str, tuple[str, ...]]] = {}
     open_rows: dict[int, list[OpenInvoice]] = defaultdict(list)
@@ -731,15 +578,6 @@ def _candidates_load(
                 open_rows[customer_id].append(
                     OpenInvoice(pk, number, currency, open_minor, _date(due), _date(issued))
                 )
-    if pending:
-        for rows in open_rows.values():
-            rows[:] = [
-                invoice._replace(open_minor=pending[invoice.invoice_id])
-                if invoice.invoice_id in pending
-                else invoice
-                for invoice in rows
-                if pending.get(invoice.invoice_id, 1) > 0
-            ]
     for rows in open_rows.values():
         rows.sort(key=lambda invoice: (invoice.due_date, invoice.invoice_id))
     return customers, open_rows

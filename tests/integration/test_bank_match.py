@@ -280,8 +280,8 @@ def test_a_batch_whose_invoices_changed_after_it_read_them_is_decided_again(monk
     real_load = matching_service._candidates_load
     loads = []
 
-    def stale_first(customer_ids, pending=None):
-        customers, open_rows = real_load(customer_ids, pending)
+    def stale_first(customer_ids):
+        customers, open_rows = real_load(customer_ids)
         loads.append(1)
         if len(loads) == 1:  # as if a payment of 30.00 was recorded right after this read
             Invoice.objects.filter(number="INV-0042").update(open_minor=7_000)
@@ -377,72 +377,3 @@ def test_the_run_costs_the_same_queries_for_three_lines_as_for_thirty():
         return len(queries)
 
     assert scenario(3) == scenario(30)
-
-
-# On SQLite these take the overlapped path only with a file database (HUIKUAN_TEST_SQLITE_PATH);
-# a shared in-memory one is matched one batch at a time, with the same outcome.
-@pytest.mark.django_db(transaction=True)
-def test_batches_written_on_a_second_connection_while_the_next_is_decided_end_as_one_by_one(monkeypatch):
-    customer = make_customer(name="Acme")
-    other = make_customer(name="Other Ltd")
-    statement = make_statement()
-    for n in range(12):
-        make_invoice(customer, "100.00", number=f"INV-20{n:02d}", issue_date=date(2024, 1, 1 + n))
-        make_line("100.00", statement=statement, payer="Acme", remittance=f"INV-20{n:02d}")
-    # Money without a reference, paying the oldest of Other's invoices batch after batch.
-    for n in range(6):
-        make_invoice(other, "50.00", number=f"OTH-{n}", issue_date=date(2024, 1, 1 + n))
-    PayerAlias.objects.create(kind="ACCOUNT", value="OTHERACC", customer=other, confirmations=3)
-    PayerAlias.objects.create(kind="NAME", value="OTHER", customer=other, confirmations=3)
-    for _n in range(3):
-        make_line("50.00", statement=statement, payer="Other Ltd", account="OTHERACC")
-
-    overlapped = []
-    real_overlapped = matching_service._batches_overlapped
-    monkeypatch.setattr(
-        matching_service,
-        "_batches_overlapped",
-        lambda batches, context: overlapped.append(len(batches)) or real_overlapped(batches, context),
-    )
-
-    summary = bank_match(as_of=AS_OF, batch_size=4, overlapped=True)
-
-    in_memory = connection.vendor == "sqlite" and connection.is_in_memory_db()
-    assert overlapped == ([] if in_memory else [4])
-    assert (summary["lines"], summary["applied"], summary["skipped"]) == (15, 15, 0)
-    assert not Invoice.objects.filter(number__startswith="INV-", open_minor__gt=0).exists()
-    assert sorted(Invoice.objects.filter(number__startswith="OTH-").values_list("number", "open_minor")) == [
-        ("OTH-0", 0),
-        ("OTH-1", 0),
-        ("OTH-2", 0),
-        ("OTH-3", 5000),
-        ("OTH-4", 5000),
-        ("OTH-5", 5000),
-    ]
-    assert Allocation.objects.count() == 15 and Payment.objects.count() == 15
-    assert BankStatementLine.objects.filter(status=LineStatus.APPLIED).count() == 15
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_batch_changed_under_an_overlapped_run_is_matched_again_one_by_one(monkeypatch):
-    customer = make_customer(name="Acme")
-    statement = make_statement()
-    for n in range(9):
-        make_invoice(customer, "100.00", number=f"INV-30{n:02d}")
-        make_line("100.00", statement=statement, payer="Acme", remittance=f"INV-30{n:02d}")
-    real_confirm = matching_service._lines_confirm
-    confirmed = []
-
-    def second_batch_changed(prepared):
-        confirmed.append(len(prepared.lines))
-        if len(confirmed) == 2:
-            raise matching_service._InvoicesChanged("as if a payment came in meanwhile")
-        real_confirm(prepared)
-
-    monkeypatch.setattr(matching_service, "_lines_confirm", second_batch_changed)
-
-    summary = bank_match(as_of=AS_OF, batch_size=3, overlapped=True)
-
-    assert summary["applied"] == 9
-    assert Payment.objects.count() == 9 and Allocation.objects.count() == 9
-    assert not Invoice.objects.filter(open_minor__gt=0).exists()
