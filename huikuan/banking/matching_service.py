@@ -201,6 +201,19 @@ class _Context:
     customer_names: dict[str, set[int]]  # name key → customers with that name or legal name
     summary: _Summary
     tolerances: dict[str, tuple[Decimal, int]] = field(default_factory=dict)
+    # Tables PostgreSQL last saw (nearly) empty: analysed once the first batch has filled them.
+    unanalysed: list[str] = field(default_factory=list)
+
+    def batch_written(self) -> None:
+        """Once a batch is in, let PostgreSQL see the tables it thought were empty.
+
+        Planned on an empty allocation table, the ledger's balance refresh reads all of it for
+        every invoice; the run would then slow down with each batch until autovacuum noticed.
+        """
+        if self.unanalysed:
+            tables, self.unanalysed = self.unanalysed, []
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(table) for table in tables))
 
     def tolerance(self, amount_minor: int, currency: str) -> int:
         """charges_tolerance_minor, with the settings read once a currency."""
@@ -308,7 +321,10 @@ def bank_match(
             context.accounts, context.names = _alias_maps()
             context.customer_names = _customer_name_index({line.name_key for line in lines if line.name_key})
     with _sqlite_bulk():
-        for batch in chunked(lines, max(1, batch_size)):
+        batches = list(chunked(lines, max(1, batch_size)))
+        if len(batches) > 1:
+            context.unanalysed = _tables_seen_empty([Allocation, Payment, ShortPayment])
+        for batch in batches:
             _batch_match(batch, context)
     from huikuan.collections.services import short_payments_to_tasks
 
@@ -441,6 +457,7 @@ def _batch_match(batch: Sequence[_Line], context: _Context) -> None:
                 raise
             continue
         context.summary.seconds["commit"] += time.perf_counter() - committing
+        context.batch_written()
         return
 
 
@@ -568,6 +585,7 @@ def _candidates_load(
         ):
             customers[pk] = (code, (name, legal_name))
         invoices = Invoice.objects.filter(customer_id__in=_in(chunk), open_minor__gt=0)
+        invoices = invoices.order_by("customer_id", "due_date", "pk")
         sql, params = invoices.values_list(
             "pk", "number", "customer_id", "currency", "open_minor", "due_date", "issue_date"
         ).query.sql_with_params()
@@ -578,8 +596,6 @@ def _candidates_load(
                 open_rows[customer_id].append(
                     OpenInvoice(pk, number, currency, open_minor, _date(due), _date(issued))
                 )
-    for rows in open_rows.values():
-        rows.sort(key=lambda invoice: (invoice.due_date, invoice.invoice_id))
     return customers, open_rows
 
 
@@ -631,6 +647,21 @@ def _candidate(
     return candidate
 
 
+# Fewer rows than this in PostgreSQL's statistics count as "seen empty" (see batch_written).
+_SEEN_EMPTY_ROWS = 10_000
+
+
+def _tables_seen_empty(models: Sequence[type[Model]]) -> list[str]:
+    """Return the tables of the models PostgreSQL's planner believes (nearly) empty."""
+    if connection.vendor != "postgresql":
+        return []
+    tables = [model._meta.db_table for model in models]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname, reltuples FROM pg_class WHERE relname = ANY(%s)", [tables])
+        estimates = dict(cursor.fetchall())
+    return [table for table in tables if estimates.get(table, 0) < _SEEN_EMPTY_ROWS]
+
+
 def _in(values: Sequence[int] | Sequence[str]) -> RawSQL:
     """Return a subquery yielding the values, passed as one parameter.
 
@@ -677,14 +708,22 @@ def _plan(
     Updates ``open_now``; returns the allocations and the invoices left partly open by them.
     """
     numbers = proposal.invoice_numbers
-    by_number = {row.number: row.invoice_id for row in rows}
-    named = [by_number[number] for number in numbers if number in by_number]
+    by_number = {row.number: row for row in rows if row.currency == line.currency}
+    named_rows = [by_number[number] for number in numbers if number in by_number]
+    named = [row.invoice_id for row in named_rows]
+    if line.amount_minor <= sum(max(0, open_now[invoice_id]) for invoice_id in named):
+        candidates: Sequence[OpenInvoice] = named_rows  # the money ends on the named invoices
+    else:
+        candidates = [
+            row
+            for row in rows
+            if row.currency == line.currency
+            and (row.issue_date is None or row.issue_date <= line.booking_date or row.invoice_id in named)
+        ]
     items = [
         OpenItem(key=row.invoice_id, open_minor=open_now[row.invoice_id], due_date=row.due_date)
-        for row in rows
-        if row.currency == line.currency
-        and open_now[row.invoice_id] > 0
-        and (row.issue_date is None or row.issue_date <= line.booking_date or row.invoice_id in named)
+        for row in candidates
+        if open_now[row.invoice_id] > 0
     ]
     plan = plan_allocation(line.amount_minor, allocation_order(items, named))
     shorts = []
