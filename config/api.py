@@ -16,12 +16,15 @@ from ninja.security import HttpBearer
 from huikuan.accounts.access import require_write
 from huikuan.banking.api import bank_router
 from huikuan.collections.api import collections_router
+from huikuan.collections.legal_api import legal_router
 from huikuan.core.api_errors import exception_handlers_install
 from huikuan.core.auth import api_token_authenticate
 from huikuan.core.errors import NotFound
 from huikuan.core.schemas import DecimalJsonParser, Utf8JSONRenderer
 from huikuan.customers.api import contacts_router, customers_router
+from huikuan.customers.credit_api import credit_router
 from huikuan.dunning.api import dunning_router
+from huikuan.insights.api import insights_router
 from huikuan.ledger.api import aging_router, invoices_router, payments_router
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -67,6 +70,9 @@ api.add_router("/payments", payments_router)
 api.add_router("/aging", aging_router)
 api.add_router("/dunning", dunning_router)
 api.add_router("/bank", bank_router)
+api.add_router("/credit", credit_router)
+api.add_router("/insights", insights_router)
+api.add_router("/legal", legal_router)
 
 # Last, so that it only answers paths no router knows: a JSON 404 instead of an HTML page.
 unknown_router = Router()

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "huikuan.messaging",
     "huikuan.collections",
     "huikuan.banking",
+    "huikuan.insights",
     "huikuan.accounts",
     "huikuan.portal",
     "huikuan.web",

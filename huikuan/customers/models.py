@@ -88,6 +88,14 @@ class Channel(models.TextChoices):
     LETTER = "LETTER", _("letter")
 
 
+class Personality(models.TextChoices):
+    """How a contact negotiates (PLAYBOOK §5): it picks the script a collector is shown."""
+
+    HARD_LINE = "hard_line", _("hard-line")
+    SCHEMING = "scheming", _("scheming")
+    COOPERATIVE = "cooperative", _("cooperative")
+
+
 class Contact(TimestampedModel):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
     role = models.CharField(
@@ -108,6 +116,8 @@ class Contact(TimestampedModel):
     email_failed_at = models.DateTimeField(_("e-mail failed at"), null=True, blank=True)
     phone_failed_at = models.DateTimeField(_("phone failed at"), null=True, blank=True)
     delivery_failure = models.CharField(_("delivery failure"), max_length=500, blank=True)
+    # Tagged by collectors; blank until someone has judged it.
+    personality = models.CharField(_("personality"), max_length=12, choices=Personality.choices, blank=True)
 
     class Meta:
         verbose_name = _("contact")

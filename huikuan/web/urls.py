@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from huikuan.web import views, views_bank, views_customer, views_worklist
 
@@ -17,6 +17,10 @@ urlpatterns = [
     path("bank/statements/<int:statement_id>/", views_bank.bank_statement, name="bank_statement"),
     path("bank/lines/<int:line_id>/<slug:action>/", views_bank.bank_line_decide, name="bank_line_decide"),
     path("bank/match/", views_bank.bank_match_run, name="bank_match"),
+    # Each area's pages, before the customer page, which takes any path below customers/.
+    path("", include("huikuan.web.urls_credit")),
+    path("", include("huikuan.web.urls_insights")),
+    path("", include("huikuan.web.urls_legal")),
     # Codes may hold "/", so the pages under a customer come before the customer itself.
     path("customers/<path:code>/timeline/", views_customer.customer_timeline_more, name="customer_timeline"),
     path("customers/<path:code>/log/", views_customer.customer_log, name="customer_log"),

@@ -5,6 +5,7 @@ from django.test import Client
 
 from config.api import api as ninja_api
 from huikuan.core.auth import api_token_create, api_token_revoke
+from tests.e2e import api_routes_credit, api_routes_insights, api_routes_legal
 from tests.e2e.api_client import ApiClient, anonymous, api, api_token, api_user, assert_error  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -63,6 +64,8 @@ ROUTES = [
     ("post", "/bank/lines/{line_id}/exclude", "/bank/lines/1/exclude"),
     ("post", "/bank/match", "/bank/match"),
 ]
+# Each area keeps its own list beside this file.
+ROUTES += api_routes_credit.ROUTES + api_routes_insights.ROUTES + api_routes_legal.ROUTES
 
 
 def _call(client: ApiClient, method: str, url: str):

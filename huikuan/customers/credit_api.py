@@ -1,0 +1,5 @@
+"""Credit profiles, ratings, orders and the credit check over the API."""
+
+from ninja import Router
+
+credit_router = Router(tags=["credit"])

@@ -1,0 +1,1 @@
+"""Debtor classifications, playbooks and scripts."""

@@ -1,0 +1,10 @@
+"""Panels of the credit area on the customer page."""
+
+from django import template
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def credit_panel(context: template.Context, customer: object) -> str:
+    return ""
