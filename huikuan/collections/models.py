@@ -27,6 +27,7 @@ class TaskKind(models.TextChoices):
     PLAN_BROKEN = "PLAN_BROKEN", _("broken instalment plan")
     STATEMENT_DISPUTED = "STATEMENT_DISPUTED", _("statement disputed")
     FOLLOW_UP = "FOLLOW_UP", _("follow-up")
+    EARLY_WARNING = "EARLY_WARNING", _("early warning")
 
 
 class TaskStatus(models.TextChoices):
@@ -46,6 +47,9 @@ class Task(TimestampedModel):
     title = models.CharField(_("title"), max_length=300)
     # The suggested script for the stage (话术), rendered when the task was made.
     script = models.TextField(_("script"), blank=True)
+    # What raised the task when a rule did (an early warning's figures), shown with it; null for
+    # tasks written in bulk by the dunning run, which carry their reason in the title.
+    evidence = models.JSONField(_("evidence"), null=True, blank=True)
     action = models.ForeignKey(
         "dunning.DunningAction", on_delete=models.CASCADE, null=True, blank=True, related_name="tasks"
     )
