@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from decimal import Decimal
 import secrets
 from pathlib import Path
 
@@ -210,6 +211,10 @@ HUIKUAN_BANK_AUTO_APPLY_CONFIDENCE = int(_env("BANK_AUTO_APPLY_CONFIDENCE", "90"
 HUIKUAN_BANK_UNMATCHED_OWNER = _env("BANK_UNMATCHED_OWNER", "").strip()
 # Bank files larger than this are refused before they are read.
 HUIKUAN_BANK_FILE_MAX_BYTES = int(_env("BANK_FILE_MAX_BYTES", str(200 * 1024 * 1024)))
+# Bank charges: a credit this much short of its invoices (percent of the credit, at most this
+# many major units of its currency) still pays them in full.
+HUIKUAN_BANK_CHARGES_PERCENT = Decimal(_env("BANK_CHARGES_PERCENT", "2"))
+HUIKUAN_BANK_CHARGES_MAX = Decimal(_env("BANK_CHARGES_MAX", "50"))
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
