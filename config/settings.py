@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from decimal import Decimal
 import secrets
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
