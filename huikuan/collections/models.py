@@ -305,3 +305,6 @@ class Instalment(models.Model):
         verbose_name_plural = _("instalments")
         ordering = ["plan", "sequence"]
         constraints = [models.UniqueConstraint(fields=["plan", "sequence"], name="one_instalment_per_number")]
+
+
+from huikuan.collections.legal_models import LegalHandover, LegalRecovery  # noqa: E402, F401
