@@ -36,7 +36,12 @@ class Customer(TimestampedModel):
     payment_terms_days = models.PositiveIntegerField(_("payment terms (days)"), default=30)
     # In minor units of the default currency; null means no limit has been set.
     credit_limit_minor = models.BigIntegerField(_("credit limit (minor units)"), null=True, blank=True)
+    # The grade in force: a manager's override while it lasts, else the latest rating's grade.
+    # Dunning picks the customer's policy by it.
     grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, default=Grade.B)
+    # Written by the credit rating run: its latest score and grade (blank/null until rated).
+    credit_score = models.PositiveSmallIntegerField(_("credit score"), null=True, blank=True)
+    rated_grade = models.CharField(_("rated grade"), max_length=1, choices=Grade.choices, blank=True)
     status = models.CharField(
         _("status"), max_length=10, choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE
     )
@@ -126,3 +131,164 @@ class Contact(TimestampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- credit control (PLAYBOOK §1, §2) ------------------------------------------------------------
+
+
+class RatingKind(models.TextChoices):
+    SCHEDULED = "scheduled", _("scheduled")
+    MANUAL = "manual", _("manual")
+
+
+class CreditRun(models.Model):
+    """One re-rating of every customer: the scheduled run looks here to know whether it is due."""
+
+    as_of = models.DateField(_("as of"))
+    kind = models.CharField(_("kind"), max_length=10, choices=RatingKind.choices)
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    customers_rated = models.PositiveIntegerField(_("customers rated"), default=0)
+    grades_changed = models.PositiveIntegerField(_("grades changed"), default=0)
+    warnings_raised = models.PositiveIntegerField(_("warnings raised"), default=0)
+    triggered_by = models.CharField(_("triggered by"), max_length=60, blank=True)
+
+    class Meta:
+        verbose_name = _("credit rating run")
+        verbose_name_plural = _("credit rating runs")
+        ordering = ["-as_of", "-id"]
+        indexes = [models.Index(fields=["kind", "as_of"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.as_of}"
+
+
+class CreditRating(models.Model):
+    """A customer's score and grade on a date, with the figures and effects that made it."""
+
+    # Written in bulk by the run, as the dunning run writes its actions: the key is not declared
+    # to the database so that 100,000 inserts do not pay 100,000 lookups at commit.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="credit_ratings", db_constraint=False, db_index=False
+    )
+    run = models.ForeignKey(
+        CreditRun,
+        on_delete=models.CASCADE,
+        related_name="ratings",
+        null=True,
+        blank=True,
+        db_constraint=False,
+    )
+    as_of = models.DateField(_("as of"))
+    kind = models.CharField(_("kind"), max_length=10, choices=RatingKind.choices)
+    score = models.PositiveSmallIntegerField(_("score"))
+    grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices)
+    previous_grade = models.CharField(_("previous grade"), max_length=1, blank=True)
+    # [{"key": "on_time_share", "value": 0.82, "effect": 1.0}, ...]: "why this grade".
+    factors = models.JSONField(_("factors"), default=list)
+    # The aggregated figures the score was computed from, as read that day.
+    inputs = models.JSONField(_("inputs"), default=dict)
+    suggested_limit_minor = models.BigIntegerField(_("suggested limit (minor units)"), null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("credit rating")
+        verbose_name_plural = _("credit ratings")
+        ordering = ["-as_of", "-id"]
+        indexes = [models.Index(fields=["customer", "-as_of", "-id"], name="credit_rating_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.as_of} {self.grade} {self.score}"
+
+
+class CreditOverride(models.Model):
+    """A manager's grade for a customer, with a reason, until a date; it outranks the computed grade."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="credit_overrides")
+    grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices)
+    reason = models.CharField(_("reason"), max_length=500)
+    until = models.DateField(_("until"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Set when a later override replaces it or someone ends it early.
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("credit grade override")
+        verbose_name_plural = _("credit grade overrides")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["customer", "until"])]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.grade} until {self.until}"
+
+
+class OrderStatus(models.TextChoices):
+    OPEN = "OPEN", _("not yet invoiced")
+    INVOICED = "INVOICED", _("invoiced")
+    CANCELLED = "CANCELLED", _("cancelled")
+
+
+class Order(TimestampedModel):
+    """A sales order not yet invoiced: it counts towards exposure until it is (PLAYBOOK §1)."""
+
+    number = models.CharField(_("order number"), max_length=64, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    order_date = models.DateField(_("order date"))
+    currency = models.CharField(_("currency"), max_length=3)
+    amount_minor = models.BigIntegerField(_("amount (minor units)"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=OrderStatus.choices, default=OrderStatus.OPEN
+    )
+    description = models.CharField(_("description"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-order_date", "number"]
+        indexes = [models.Index(fields=["customer", "status", "order_date"])]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class WarningCause(models.TextChoices):
+    PAYMENTS_SLOWING = "payments_slowing", _("payments slowing")
+    ORDERS_FALLING = "orders_falling", _("order volume falling")
+    PROMISES_BROKEN = "promises_broken", _("promises broken")
+    SHORT_PAYMENTS = "short_payments", _("short payments")
+    UNREACHABLE = "unreachable", _("contact unreachable")
+    STATEMENTS_UNANSWERED = "statements_unanswered", _("statements unanswered")
+    DOWNGRADE = "downgrade", _("grade lowered")
+
+
+class CreditWarning(models.Model):
+    """预警: a cause that stands for a customer; one task is raised when it starts, none while it lasts."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="credit_warnings")
+    cause = models.CharField(_("cause"), max_length=24, choices=WarningCause.choices)
+    raised_on = models.DateField(_("raised on"))
+    # Set by the first run that no longer finds the cause; a later return raises a new warning.
+    cleared_on = models.DateField(_("cleared on"), null=True, blank=True)
+    evidence = models.JSONField(_("evidence"), default=list)
+    task = models.ForeignKey(
+        "collections.Task", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("early warning")
+        verbose_name_plural = _("early warnings")
+        ordering = ["-raised_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "cause"],
+                condition=models.Q(cleared_on__isnull=True),
+                name="credit_warning_once_while_standing",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.cause} {self.raised_on}"

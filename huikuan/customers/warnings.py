@@ -1,0 +1,152 @@
+"""Early warnings (预警, PLAYBOOK §2): signs that a customer is turning bad, found by the rating run.
+
+Each cause that stands for a customer becomes one open task of kind EARLY_WARNING for its
+collector, with the figures as evidence. A ``CreditWarning`` row remembers that the cause stands,
+so later runs raise nothing new while it lasts; the first run that no longer finds it clears the
+row, and a return later raises a new task. Thresholds are settings (``HUIKUAN_CREDIT_WARN_*``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+from huikuan.customers.models import CreditWarning, Customer, CustomerStatus, WarningCause
+from huikuan.customers.rating import is_downgrade
+
+if TYPE_CHECKING:
+    from huikuan.customers.credit import Figures, RatingOutcome
+
+BATCH = 2000
+
+
+def _setting(name: str, default: int) -> int:
+    return int(getattr(settings, f"HUIKUAN_CREDIT_WARN_{name}", default))
+
+
+def _fact(key: str, value: Any) -> dict[str, Any]:
+    return {"fact": key, "value": value}
+
+
+def warning_causes(figures: Figures, outcome: RatingOutcome | None) -> dict[str, list[dict[str, Any]]]:
+    """Return the causes that stand for one customer, each with the facts that show it."""
+    causes: dict[str, list[dict[str, Any]]] = {}
+    slowing = _setting("SLOWING_DAYS", 10)
+    if figures.recent_due >= 2 and figures.earlier_due >= 2:
+        recent = figures.recent_days_late / figures.recent_due
+        earlier = figures.earlier_days_late / figures.earlier_due
+        if recent - earlier >= slowing:
+            causes[WarningCause.PAYMENTS_SLOWING] = [
+                _fact("recent_avg_days_late", round(recent, 1)),
+                _fact("earlier_avg_days_late", round(earlier, 1)),
+                _fact("threshold_days", slowing),
+            ]
+    drop = _setting("VOLUME_DROP_PERCENT", 50)
+    before, recent_volume = figures.sales_before_minor, figures.sales_recent_minor
+    if before > 0 and recent_volume * 100 <= before * (100 - drop):
+        causes[WarningCause.ORDERS_FALLING] = [
+            _fact("volume_recent_minor", recent_volume),
+            _fact("volume_before_minor", before),
+            _fact("drop_percent", round(100 - recent_volume * 100 / before)),
+            _fact("threshold_percent", drop),
+        ]
+    broken = _setting("BROKEN_PROMISES", 2)
+    if figures.promises_broken_recent >= broken:
+        causes[WarningCause.PROMISES_BROKEN] = [
+            _fact("promises_broken", figures.promises_broken_recent),
+            _fact("threshold", broken),
+        ]
+    shorts = _setting("SHORT_PAYMENTS", 2)
+    if figures.short_payments_recent >= shorts:
+        causes[WarningCause.SHORT_PAYMENTS] = [
+            _fact("short_payments", figures.short_payments_recent),
+            _fact("threshold", shorts),
+        ]
+    unreachable = _setting("UNREACHABLE", 3)
+    if figures.unanswered_streak >= unreachable:
+        causes[WarningCause.UNREACHABLE] = [
+            _fact("unanswered_in_a_row", figures.unanswered_streak),
+            _fact("threshold", unreachable),
+        ]
+    statements = _setting("STATEMENTS_UNANSWERED", 1)
+    if figures.statements_unanswered >= statements:
+        causes[WarningCause.STATEMENTS_UNANSWERED] = [
+            _fact("statements_unanswered", figures.statements_unanswered),
+            _fact("threshold", statements),
+        ]
+    if outcome is not None and is_downgrade(outcome.previous_grade, outcome.grade):
+        causes[WarningCause.DOWNGRADE] = [
+            _fact("previous_grade", outcome.previous_grade),
+            _fact("grade", outcome.grade),
+            _fact("score", outcome.score),
+        ]
+    return causes
+
+
+def warnings_raise(*, as_of: date, figures: Mapping[int, Figures], outcomes: Iterable[RatingOutcome]) -> int:
+    """Raise a task for each cause that newly stands, clear the causes gone. Returns tasks raised."""
+    from huikuan.collections.models import Task, TaskKind
+    from huikuan.customers.credit import Figures as EmptyFigures
+
+    by_customer = {outcome.customer_id: outcome for outcome in outcomes}
+    closed = set(Customer.objects.filter(status=CustomerStatus.CLOSED).values_list("pk", flat=True))
+    empty = EmptyFigures()
+    standing: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for customer_id in set(figures) | set(by_customer):
+        if customer_id in closed:
+            continue
+        for cause, evidence in warning_causes(
+            figures.get(customer_id, empty), by_customer.get(customer_id)
+        ).items():
+            standing[(customer_id, str(cause))] = evidence
+    existing = {
+        (customer_id, cause): pk
+        for pk, customer_id, cause in CreditWarning.objects.filter(cleared_on__isnull=True).values_list(
+            "pk", "customer_id", "cause"
+        )
+    }
+    gone = [pk for key, pk in existing.items() if key not in standing]
+    for start in range(0, len(gone), BATCH):
+        CreditWarning.objects.filter(pk__in=gone[start : start + BATCH]).update(cleared_on=as_of)
+    new = sorted(key for key in standing if key not in existing)
+    if not new:
+        return 0
+    people = {
+        pk: (code, name, collector_id or sales_rep_id)
+        for pk, code, name, collector_id, sales_rep_id in Customer.objects.values_list(
+            "pk", "code", "name", "collector_id", "sales_rep_id"
+        )
+    }
+    label = str(TaskKind.EARLY_WARNING.label)
+    for start in range(0, len(new), BATCH):
+        chunk = new[start : start + BATCH]
+        tasks = []
+        for customer_id, cause in chunk:
+            code, name, assignee_id = people[customer_id]
+            tasks.append(
+                Task(
+                    kind=TaskKind.EARLY_WARNING,
+                    customer_id=customer_id,
+                    assignee_id=assignee_id,
+                    due_date=as_of,
+                    title=f"{label}: {code} {name} — {WarningCause(cause).label}",
+                    evidence=[{"cause": cause}, *standing[(customer_id, cause)]],
+                )
+            )
+        Task.objects.bulk_create(tasks)
+        CreditWarning.objects.bulk_create(
+            [
+                CreditWarning(
+                    customer_id=customer_id,
+                    cause=cause,
+                    raised_on=as_of,
+                    evidence=standing[(customer_id, cause)],
+                    task_id=task.pk,
+                )
+                for (customer_id, cause), task in zip(chunk, tasks, strict=True)
+            ]
+        )
+    return len(new)
