@@ -106,7 +106,8 @@ def _fact(code: str, **figures: Any) -> dict[str, Any]:
 
 
 def _cap(value: int, top: int = 95) -> int:
-    return max(0, min(top, value))
+    """A found type is never less than 30 sure (0 is kept for undetermined) nor more than ``top``."""
+    return max(30, min(top, value))
 
 
 def _genuine_dispute(f: DebtorFacts) -> bool:
@@ -119,7 +120,7 @@ def _genuine_dispute(f: DebtorFacts) -> bool:
 
 
 def _malicious(f: DebtorFacts, t: Thresholds) -> Classification | None:
-    if f.promises_broken < 1 or f.silence < t.silence_contacts:
+    if f.promises_broken < 1 or f.silence < t.silence_contacts or f.promises_kept > f.promises_broken:
         return None
     # Silence after the break: nobody reached since the last broken promise fell due.
     reached_after = f.last_reached_date and f.last_broken_date and f.last_reached_date > f.last_broken_date
@@ -150,7 +151,7 @@ def _reason_based(f: DebtorFacts, *, genuine: bool) -> Classification | None:
             _fact("disputes_open", count=f.disputes_open, since=f.first_open_dispute_date),
             _fact("dispute_after_broken_promise", count=f.promises_broken, last=f.last_broken_date),
         ]
-        return Classification(REASON_BASED, 55, evidence)
+        return Classification(REASON_BASED, _cap(55), evidence)
     if f.complaints:
         return Classification(
             REASON_BASED, _cap(50 + 10 * (f.complaints - 1), 75), [_fact("complaints", count=f.complaints)]

@@ -26,7 +26,14 @@ from huikuan.core.models import AuditAction
 from huikuan.customers.models import Customer
 from huikuan.insights.classify import Classification, DebtorFacts, debtor_classify
 from huikuan.insights.facts import debtor_facts_gather, thresholds
-from huikuan.insights.models import ClassificationRun, ClassificationSource, DebtorClassification, DebtorType
+from huikuan.insights.models import (
+    ClassificationRun,
+    ClassificationSource,
+    DebtorClassification,
+    DebtorType,
+    Script,
+)
+from huikuan.insights.scripts import ScriptInvalid
 
 BATCH = 2000
 
@@ -234,3 +241,69 @@ def classification_decide(
         customer_id=customer.pk,
     )
     return judgement
+
+
+# --- the script library ---------------------------------------------------------------------
+
+
+def script_save(
+    *,
+    user: Any,
+    debtor_type: str,
+    personality: str,
+    language: str,
+    title: str,
+    body: str,
+    script: Script | None = None,
+) -> Script:
+    """Create or change a script; its placeholders are checked first (unknown ones are refused)."""
+    from huikuan.customers.models import Personality
+    from huikuan.insights.scripts import LANGUAGES, script_validate
+
+    if debtor_type not in DebtorType.values:
+        raise ClassificationInvalid(
+            _("Unknown debtor type %(type)s; use one of %(types)s.")
+            % {"type": debtor_type, "types": ", ".join(DebtorType.values)},
+            code="debtor_type_invalid",
+        )
+    if personality and personality not in Personality.values:
+        raise ScriptInvalid(
+            _("Unknown personality %(value)s; use one of %(values)s, or none.")
+            % {"value": personality, "values": ", ".join(Personality.values)},
+            code="personality_invalid",
+        )
+    if language not in LANGUAGES:
+        raise ScriptInvalid(
+            _("Scripts are written in %(languages)s.") % {"languages": ", ".join(LANGUAGES)},
+            code="language_invalid",
+        )
+    if not title.strip() or not body.strip():
+        raise ScriptInvalid(_("A script needs a title and a text."), code="script_empty")
+    script_validate(body)
+    clash = Script.objects.filter(debtor_type=debtor_type, personality=personality, language=language)
+    if script is not None:
+        clash = clash.exclude(pk=script.pk)
+    if clash.exists():
+        raise ScriptInvalid(
+            _("There is already a script for this type, personality and language; edit that one."),
+            code="script_exists",
+        )
+    before = audit_snapshot(script) if script is not None else None
+    target = script or Script()
+    target.debtor_type = debtor_type
+    target.personality = personality
+    target.language = language
+    target.title = title.strip()
+    target.body = body.replace("\r\n", "\n").strip() + "\n"
+    target.is_shipped_default = False
+    target.updated_by = user if user is not None and getattr(user, "pk", None) else None
+    target.full_clean()
+    target.save()
+    audit_record(
+        instance=target,
+        action=AuditAction.UPDATE if before is not None else AuditAction.CREATE,
+        actor=user,
+        before=before,
+        after=audit_snapshot(target),
+    )
+    return target
