@@ -152,7 +152,8 @@ def _actor(user: Any) -> Any:
     return user if user is not None and getattr(user, "pk", None) else None
 
 
-def _open_invoices(customer: Customer) -> QuerySet[Invoice]:
+def open_invoices_of(customer: Customer) -> QuerySet[Invoice]:
+    """Return the customer's invoices with something still open: what can be handed over."""
     return Invoice.objects.filter(customer=customer, open_minor__gt=0).exclude(
         status__in=CLOSED_INVOICE_STATUSES
     )
@@ -169,7 +170,8 @@ def _chosen_invoices(
                     _("Invoice %(number)s belongs to another customer.") % {"number": invoice.number}
                 )
         fresh = {
-            invoice.pk: invoice for invoice in _open_invoices(customer).filter(pk__in=[i.pk for i in chosen])
+            invoice.pk: invoice
+            for invoice in open_invoices_of(customer).filter(pk__in=[i.pk for i in chosen])
         }
         closed = [invoice.number for invoice in chosen if invoice.pk not in fresh]
         if closed:
@@ -188,7 +190,7 @@ def _chosen_invoices(
         if currency and currency.upper() != only:
             raise HandoverInvalid(_("The invoices are in %(currency)s.") % {"currency": only})
         return sorted(chosen, key=lambda invoice: (invoice.due_date, invoice.number)), only
-    queryset = _open_invoices(customer)
+    queryset = open_invoices_of(customer)
     if currency:
         queryset = queryset.filter(currency=currency.upper())
     found = list(queryset.order_by("due_date", "number"))

@@ -106,9 +106,9 @@ class Claim:
 
 def _claimed_invoices(customer: Customer, as_of: date) -> list[Invoice]:
     """The open invoices past due on ``as_of``; all open ones when none is past due yet."""
-    from huikuan.collections.legal import _open_invoices
+    from huikuan.collections.legal import open_invoices_of
 
-    open_invoices = list(_open_invoices(customer).order_by("due_date", "number"))
+    open_invoices = list(open_invoices_of(customer).order_by("due_date", "number"))
     overdue = [invoice for invoice in open_invoices if invoice.due_date < as_of]
     return overdue or open_invoices
 

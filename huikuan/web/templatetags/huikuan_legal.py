@@ -1,10 +1,36 @@
 """Panels of the legal area on the customer page."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from django import template
+from django.template.loader import render_to_string
+
+from huikuan.accounts.access import user_can_write, user_role, user_sees_all
+from huikuan.collections.legal import LEGAL_ROLES
+from huikuan.collections.legal_models import LegalHandover
 
 register = template.Library()
 
+PANEL_HANDOVERS = 5
+
 
 @register.simple_tag(takes_context=True)
-def legal_panel(context: template.Context, customer: object) -> str:
-    return ""
+def legal_panel(context: template.Context, customer: Any) -> str:
+    """The customer's latest hand-overs (one query), with the evidence pack and demand letter links."""
+    request = context.get("request")
+    user = getattr(request, "user", None) or context.get("user")
+    handovers = list(
+        LegalHandover.objects.filter(customer=customer).order_by("-handed_over_date", "-id")[:PANEL_HANDOVERS]
+    )
+    return render_to_string(
+        "web/_legal_panel.html",
+        {
+            "customer": customer,
+            "handovers": handovers,
+            "reader": user_sees_all(user),
+            "may_hand_over": user_can_write(user) and user_role(user) in LEGAL_ROLES,
+        },
+        request=request,
+    )
