@@ -115,11 +115,18 @@ def debtors_classify(
     as_of: date,
     customer_ids: list[int] | None = None,
     progress: Callable[[int], Any] | None = None,
+    on_total: Callable[[int], Any] | None = None,
     record_run: bool = True,
 ) -> ClassifyResult:
-    """Classify every customer overdue on ``as_of`` (or only these customers) and keep what changed."""
+    """Classify every customer overdue on ``as_of`` (or only these customers) and keep what changed.
+
+    ``on_total`` hears how many customers are overdue once the facts are read; ``progress`` hears
+    how many more were decided after each batch.
+    """
     started_at = timezone.now()
     all_facts = debtor_facts_gather(as_of=as_of, customer_ids=customer_ids)
+    if on_total is not None:
+        on_total(len(all_facts))
     limits = thresholds()
     current = _current_rows(customer_ids)
     result = ClassifyResult(as_of=as_of, customers=len(all_facts))
