@@ -22,6 +22,8 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from huikuan.core.audit import audit_record, audit_snapshot
 from huikuan.core.errors import HuikuanError
@@ -654,3 +656,45 @@ def run_summary(run: CreditRun) -> dict[str, Any]:
 
 def latest_ratings(*, customer: Customer, limit: int = 5) -> list[CreditRating]:
     return list(CreditRating.objects.filter(customer=customer).order_by("-as_of", "-id")[:limit])
+
+
+# --- "why this grade", for people ----------------------------------------------------------------
+
+FACTOR_LABELS = {
+    "on_time_share": _lazy("invoices paid on time"),
+    "days_late": _lazy("average days late (recent counted twice)"),
+    "days_late_trend": _lazy("days late, recent against earlier"),
+    "promises_broken": _lazy("promises broken or partly kept"),
+    "disputes": _lazy("disputes raised"),
+    "short_payments": _lazy("short payments"),
+    "exposure_ratio": _lazy("exposure against the limit"),
+    "relationship_years": _lazy("years as a customer"),
+    "unanswered_contacts": _lazy("calls and visits unanswered"),
+}
+
+
+def _factor_display(key: str, value: Any) -> str:
+    if value is None:
+        return "—"
+    if key in ("on_time_share", "exposure_ratio"):
+        return f"{value * 100:.0f} %"
+    if key in ("days_late", "days_late_trend"):
+        return _("%(days)s days") % {"days": f"{value:+.1f}" if key == "days_late_trend" else f"{value:.1f}"}
+    if key == "relationship_years":
+        return _("%(years)s years") % {"years": f"{value:.1f}"}
+    return str(value)
+
+
+def factor_rows(factors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The stored factors with a translated label and a readable value, strongest effect first."""
+    rows = [
+        {
+            "key": factor["key"],
+            "label": str(FACTOR_LABELS.get(factor["key"], factor["key"])),
+            "value": factor.get("value"),
+            "display": _factor_display(factor["key"], factor.get("value")),
+            "effect": factor.get("effect", 0.0),
+        }
+        for factor in factors
+    ]
+    return sorted(rows, key=lambda row: -abs(row["effect"]))
