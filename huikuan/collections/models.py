@@ -307,4 +307,5 @@ class Instalment(models.Model):
         constraints = [models.UniqueConstraint(fields=["plan", "sequence"], name="one_instalment_per_number")]
 
 
+from huikuan.collections.incentive_models import Incentive  # noqa: E402, F401
 from huikuan.collections.legal_models import LegalHandover, LegalRecovery  # noqa: E402, F401
