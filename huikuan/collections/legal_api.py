@@ -13,6 +13,19 @@ from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
 from huikuan.accounts.access import access_customer, access_invoice, require_write
+from huikuan.collections.incentive_models import Incentive
+from huikuan.collections.incentives import (
+    ApprovalLimitExceeded,
+    access_incentive,
+    approval_limit,
+    concession_percent,
+    incentive_approve,
+    incentive_close,
+    incentive_list,
+    incentive_offer,
+    incentive_scope,
+    incentive_send,
+)
 from huikuan.collections.legal import (
     access_handover,
     handover_create,
@@ -31,6 +44,10 @@ from huikuan.collections.legal_schemas import (
     HandoverFilters,
     HandoverIn,
     HandoverOut,
+    IncentiveCloseIn,
+    IncentiveFilters,
+    IncentiveIn,
+    IncentiveOut,
     RecoveryIn,
 )
 from huikuan.core.api_errors import InvalidInput, referenced
@@ -182,3 +199,120 @@ def customer_demand_letter(request: HttpRequest, code: Text, language: str | Non
     )
     response["Content-Disposition"] = f'inline; filename="{demand_letter_filename(customer, today, chosen)}"'
     return response
+
+
+# --- incentives -------------------------------------------------------------------------------
+
+
+def _incentive(incentive_id: int) -> Incentive:
+    return Incentive.objects.select_related("customer", "created_by", "approved_by").get(pk=incentive_id)
+
+
+@legal_router.get("/incentives", response=list[IncentiveOut], summary="List discount and settlement offers")
+@paginate(Page)
+def incentives_list(request: HttpRequest, filters: Query[IncentiveFilters]) -> Any:
+    """Of the customers you reach, newest first; `status=AWAITING_APPROVAL` is what waits for an approver."""
+    incentives = incentive_scope(request.user).select_related("customer", "created_by", "approved_by")
+    if filters.status:
+        incentives = incentives.filter(status=filters.status)
+    return incentives.order_by("-offered_date", "-id")
+
+
+@legal_router.get(
+    "/customers/{path:code}/incentives", response=list[IncentiveOut], summary="List a customer's offers"
+)
+@paginate(Page)
+def customer_incentives(request: HttpRequest, code: Text) -> Any:
+    return incentive_list(customer=access_customer(user=request.user, code=code)).order_by(
+        "-offered_date", "-id"
+    )
+
+
+@legal_router.post(
+    "/customers/{path:code}/incentives",
+    response={201: IncentiveOut, **ERRORS},
+    summary="Offer an early-payment discount or a settlement",
+)
+def customer_incentive_create(request: HttpRequest, code: Text, payload: IncentiveIn) -> Any:
+    """Beyond your role's approval limit the offer waits (AWAITING_APPROVAL) for someone whose limit covers it."""
+    customer = access_customer(user=request.user, code=code)
+    require_write(request.user)
+    invoices = []
+    for number in dict.fromkeys(payload.invoices):
+        with referenced():
+            invoice = access_invoice(user=request.user, number=number)
+        if invoice.customer_id != customer.pk:
+            raise InvalidInput(f"invoices: {number} belongs to another customer", code="of_another_customer")
+        invoices.append(invoice)
+    settle = None
+    if payload.settle_amount is not None:
+        settle = money_parse(payload.settle_amount, invoices[0].currency, field="settle_amount")
+    incentive = incentive_offer(
+        customer=customer,
+        user=request.user,
+        kind=payload.kind,
+        invoices=invoices,
+        pay_by_date=payload.pay_by_date,
+        offered_date=timezone.localdate(),
+        discount_percent=payload.discount_percent,
+        settle_amount=settle,
+        terms=payload.terms,
+        notes=payload.notes,
+    )
+    return Status(201, _incentive(incentive.pk))
+
+
+@legal_router.post(
+    "/incentives/{int:incentive_id}/approve",
+    response={200: IncentiveOut, **ERRORS},
+    summary="Approve an offer",
+)
+def incentive_approval(request: HttpRequest, incentive_id: int) -> Any:
+    """Your role's approval limit must cover what the offer gives up (403 `approval_limit` otherwise)."""
+    incentive = access_incentive(user=request.user, incentive_id=incentive_id)
+    require_write(request.user)
+    incentive_approve(incentive=incentive, user=request.user)
+    return _incentive(incentive.pk)
+
+
+@legal_router.post(
+    "/incentives/{int:incentive_id}/withdraw",
+    response={200: IncentiveOut, **ERRORS},
+    summary="Withdraw an offer",
+)
+def incentive_withdrawal(request: HttpRequest, incentive_id: int, payload: IncentiveCloseIn) -> Any:
+    incentive = access_incentive(user=request.user, incentive_id=incentive_id)
+    require_write(request.user)
+    incentive_close(incentive=incentive, user=request.user, status="WITHDRAWN", reason=payload.reason)
+    return _incentive(incentive.pk)
+
+
+@legal_router.post(
+    "/incentives/{int:incentive_id}/reject",
+    response={200: IncentiveOut, **ERRORS},
+    summary="Refuse to approve an offer",
+)
+def incentive_rejection(request: HttpRequest, incentive_id: int, payload: IncentiveCloseIn) -> Any:
+    """Needs the approval limit that approving would (403 `approval_limit` otherwise)."""
+    incentive = access_incentive(user=request.user, incentive_id=incentive_id)
+    require_write(request.user)
+    needed = concession_percent(concession_minor=incentive.concession_minor, open_minor=incentive.open_minor)
+    if needed > approval_limit(request.user):
+        raise ApprovalLimitExceeded(
+            "the offer is beyond your role's approval limit; you may neither approve nor refuse it"
+        )
+    incentive_close(incentive=incentive, user=request.user, status="REJECTED", reason=payload.reason)
+    return _incentive(incentive.pk)
+
+
+@legal_router.post(
+    "/incentives/{int:incentive_id}/send",
+    response={200: IncentiveOut, **ERRORS},
+    summary="E-mail the offer to the customer",
+)
+def incentive_sending(request: HttpRequest, incentive_id: int) -> Any:
+    """Queued in the outbox like every message, from the offer template in the contact's language."""
+    incentive = access_incentive(user=request.user, incentive_id=incentive_id)
+    require_write(request.user)
+    incentive_send(incentive=incentive, user=request.user)
+    return _incentive(incentive.pk)

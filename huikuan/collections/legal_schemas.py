@@ -8,6 +8,7 @@ from typing import Annotated
 from ninja import Field, Schema
 from pydantic import BeforeValidator
 
+from huikuan.collections.incentive_models import Incentive, IncentiveStatus
 from huikuan.collections.legal_models import HandoverKind, HandoverStatus, LegalHandover, LegalRecovery
 from huikuan.core.money import format_minor
 from huikuan.core.schemas import (
@@ -131,3 +132,77 @@ class HandoverDetailOut(HandoverOut):
 class HandoverFilters(Schema):
     status: StatusIn | None = Field(None, description="only hand-overs in this status")
     customer: Text | None = Field(None, description="only this customer's (code)")
+
+
+# --- incentives -------------------------------------------------------------------------------
+
+
+class IncentiveIn(InputSchema):
+    kind: Annotated[str, BeforeValidator(upper)] = Field(description="DISCOUNT or SETTLEMENT")
+    invoices: list[Annotated[Text, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1, description="invoice numbers (one currency)"
+    )
+    pay_by_date: BusinessDate = Field(description="the offer holds for payments received up to this day")
+    discount_percent: DecimalAmount | None = Field(None, description="DISCOUNT: percent off, e.g. 2")
+    settle_amount: DecimalAmount | None = Field(None, description="SETTLEMENT: the sum accepted in full")
+    terms: Text = Field("", max_length=100, description='shown with the offer, e.g. "2/10 net 30"')
+    notes: Text = Field("", max_length=10_000)
+
+
+class IncentiveCloseIn(InputSchema):
+    reason: Text = Field("", max_length=500)
+
+
+class IncentiveOut(Schema):
+    id: int
+    customer: str
+    kind: str
+    status: str = Field(description="AWAITING_APPROVAL, OFFERED, BOOKED, EXPIRED, WITHDRAWN or REJECTED")
+    currency: str
+    offered_date: date
+    pay_by_date: date
+    discount_percent: str | None
+    open: DecimalString = Field(description="open on the invoices when offered")
+    pay: DecimalString = Field(description="what the customer pays to take the offer")
+    concession: DecimalString = Field(description="what is given up (credited when taken)")
+    invoices: list[str]
+    terms: str
+    booked_date: date | None
+    created_by: str | None
+    approved_by: str | None
+
+    @staticmethod
+    def resolve_customer(obj: Incentive) -> str:
+        return obj.customer.code
+
+    @staticmethod
+    def resolve_discount_percent(obj: Incentive) -> str | None:
+        return f"{obj.discount_percent:f}" if obj.discount_percent is not None else None
+
+    @staticmethod
+    def resolve_open(obj: Incentive) -> str:
+        return format_minor(obj.open_minor, obj.currency)
+
+    @staticmethod
+    def resolve_pay(obj: Incentive) -> str:
+        return format_minor(obj.pay_minor, obj.currency)
+
+    @staticmethod
+    def resolve_concession(obj: Incentive) -> str:
+        return format_minor(obj.concession_minor, obj.currency)
+
+    @staticmethod
+    def resolve_invoices(obj: Incentive) -> list[str]:
+        return [line["number"] for line in obj.lines]
+
+    @staticmethod
+    def resolve_created_by(obj: Incentive) -> str | None:
+        return obj.created_by.get_username() if obj.created_by is not None else None
+
+    @staticmethod
+    def resolve_approved_by(obj: Incentive) -> str | None:
+        return obj.approved_by.get_username() if obj.approved_by is not None else None
+
+
+class IncentiveFilters(Schema):
+    status: Annotated[IncentiveStatus, BeforeValidator(upper)] | None = Field(None)

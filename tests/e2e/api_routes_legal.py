@@ -9,4 +9,11 @@ ROUTES: list[tuple[str, str, str]] = [
     ("post", "/legal/handovers/{handover_id}/end", "/legal/handovers/1/end"),
     ("get", "/legal/customers/{code}/evidence-pack.zip", "/legal/customers/C1/evidence-pack.zip"),
     ("get", "/legal/customers/{code}/demand-letter.pdf", "/legal/customers/C1/demand-letter.pdf"),
+    ("get", "/legal/incentives", "/legal/incentives"),
+    ("get", "/legal/customers/{code}/incentives", "/legal/customers/C1/incentives"),
+    ("post", "/legal/customers/{code}/incentives", "/legal/customers/C1/incentives"),
+    ("post", "/legal/incentives/{incentive_id}/approve", "/legal/incentives/1/approve"),
+    ("post", "/legal/incentives/{incentive_id}/withdraw", "/legal/incentives/1/withdraw"),
+    ("post", "/legal/incentives/{incentive_id}/reject", "/legal/incentives/1/reject"),
+    ("post", "/legal/incentives/{incentive_id}/send", "/legal/incentives/1/send"),
 ]
