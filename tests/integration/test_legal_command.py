@@ -81,3 +81,22 @@ def test_letter_writes_the_pdf(customer, tmp_path):
 
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(out.read_bytes())).pages)
     assert "催告函" in text and "CLI1-A" in text and "CLI1-B" in text
+
+
+def test_incentives_books_a_discount_taken(customer):
+    from huikuan.collections.incentives import incentive_offer
+    from huikuan.core.money import Money
+    from huikuan.ledger.services import payment_record
+
+    incentive_offer(
+        customer=customer, user=None, kind="discount", invoices=list(customer.invoices.filter(number="CLI1-A")),
+        discount_percent="5", offered_date=date(2026, 3, 1), pay_by_date=date(2026, 3, 10),
+    )  # fmt: skip
+    payment_record(customer=customer, received_date=date(2026, 3, 2), amount=Money.of("760.00", "CNY"),
+                   invoice_numbers=["CLI1-A"])  # fmt: skip
+
+    assert json.loads(legal("incentives", "--as-of", "2026-03-03", "--format", "json")) == {
+        "booked": 1,
+        "expired": 0,
+    }
+    assert customer.invoices.get(number="CLI1-A").open_minor == 0

@@ -67,7 +67,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(
-            dest="action", required=True, metavar="{pack,letter,handover,recover,end,list}"
+            dest="action", required=True, metavar="{pack,letter,handover,recover,end,list,incentives}"
         )
         pack = actions.add_parser(
             "pack", help="write a customer's evidence pack (ZIP with a SHA-256 manifest)"
@@ -115,6 +115,11 @@ class Command(BaseCommand):
         listing.add_argument("--status", choices=[value.lower() for value in HandoverStatus.values])
         listing.add_argument("--customer", metavar="CODE")
         listing.add_argument("--format", choices=("table", "json"), default="table")
+        incentives = actions.add_parser(
+            "incentives", help="book the discount and settlement offers taken, expire those past their day"
+        )
+        incentives.add_argument("--as-of", metavar="DATE", help="default: today")
+        incentives.add_argument("--format", choices=("text", "json"), default="text")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -196,6 +201,15 @@ class Command(BaseCommand):
             reason=options["reason"],
         )
         self.stdout.write(f"Hand-over {handover.pk} is {handover.status.lower()}.")
+
+    def _incentives(self, options: dict[str, Any]) -> None:
+        from huikuan.collections.incentives import incentives_review
+
+        result = incentives_review(as_of=_date(options["as_of"], "--as-of"))
+        if options["format"] == "json":
+            self.stdout.write(json.dumps(result))
+            return
+        self.stdout.write(f"Offers taken and booked: {result['booked']}; expired: {result['expired']}.")
 
     def _list(self, options: dict[str, Any]) -> None:
         handovers = LegalHandover.objects.select_related("customer").order_by("-handed_over_date", "-id")
