@@ -47,6 +47,8 @@ WRITE_BATCH = 5000
 UNANSWERED = ("NO_ANSWER", "WRONG_NUMBER")
 ANSWERED = ("REACHED", "PROMISED", "DISPUTED", "REFUSED", "ASKED_FOR_DOCUMENTS", "SAYS_PAID")
 CADENCES = ("monthly", "quarterly", "yearly")
+# Who may set a grade against the rating: the people who answer for credit risk.
+OVERRIDE_ROLES = ("MANAGER", "ADMIN")
 
 
 class CreditError(HuikuanError):

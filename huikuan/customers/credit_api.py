@@ -17,6 +17,7 @@ from huikuan.accounts.models import Role
 from huikuan.core.money import format_minor
 from huikuan.core.schemas import BusinessDate, DecimalAmount, ErrorOut, InputSchema, Page, Text, money_parse
 from huikuan.customers.credit import (
+    OVERRIDE_ROLES,
     credit_override_end,
     credit_override_set,
     credit_rate,
@@ -32,8 +33,6 @@ from huikuan.customers.orders import order_create, order_get, order_status_set
 credit_router = Router(tags=["credit"])
 
 ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
-# Who may set a grade against the rating: the people who answer for credit risk.
-OVERRIDE_ROLES = (Role.MANAGER, Role.ADMIN)
 CustomerCode = Annotated[Text, Field(min_length=1, max_length=64, description="the customer's code")]
 
 
@@ -265,7 +264,7 @@ def ratings_list(request: HttpRequest, code: str, limit: int = 12) -> Any:
 )
 def override_create(request: HttpRequest, code: str, payload: OverrideIn) -> Any:
     """A manager's grade, with a reason, in force until `until` (inclusive); managers and administrators."""
-    require_role(request.user, *OVERRIDE_ROLES)
+    require_role(request.user, *(Role(role) for role in OVERRIDE_ROLES))
     customer = access_customer(user=request.user, code=code)
     credit_override_set(
         customer=customer, grade=payload.grade, reason=payload.reason, until=payload.until, actor=request.user
@@ -280,7 +279,7 @@ def override_create(request: HttpRequest, code: str, payload: OverrideIn) -> Any
     summary="End a grade override",
 )
 def override_delete(request: HttpRequest, code: str) -> Any:
-    require_role(request.user, *OVERRIDE_ROLES)
+    require_role(request.user, *(Role(role) for role in OVERRIDE_ROLES))
     customer = access_customer(user=request.user, code=code)
     credit_override_end(customer=customer, actor=request.user)
     customer.refresh_from_db()

@@ -41,7 +41,9 @@ class Customer(TimestampedModel):
     grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, default=Grade.B)
     # Written by the credit rating run: its latest score and grade (blank/null until rated).
     credit_score = models.PositiveSmallIntegerField(_("credit score"), null=True, blank=True)
-    rated_grade = models.CharField(_("rated grade"), max_length=1, choices=Grade.choices, blank=True)
+    rated_grade = models.CharField(
+        _("rated grade"), max_length=1, choices=Grade.choices, blank=True, default="", db_default=""
+    )
     status = models.CharField(
         _("status"), max_length=10, choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE
     )
