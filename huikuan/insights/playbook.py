@@ -214,3 +214,33 @@ def evidence_text(item: dict[str, Any]) -> str:
     if code == "not_overdue":
         return _("Nothing overdue")
     return str(code)
+
+
+def classification_out(row: Any, customer: Any) -> dict[str, Any]:
+    """A classification as the API and the customer page show it, in the current language."""
+    action = next_action(row.debtor_type, row.facts or {})
+    decided_by = row.decided_by
+    return {
+        "id": row.pk,
+        "customer": customer.code,
+        "debtor_type": row.debtor_type,
+        "label": str(row.get_debtor_type_display()),
+        "confidence": row.confidence,
+        "source": row.source,
+        "automatic_type": row.automatic_type,
+        "as_of": row.as_of,
+        "is_current": row.is_current,
+        "evidence": [
+            {
+                "code": str(item.get("code", "")),
+                "text": evidence_text(item),
+                "figures": {k: v for k, v in item.items() if k != "code"},
+            }
+            for item in row.evidence or []
+        ],
+        "decided_by": (decided_by.get_full_name() or decided_by.get_username()) if decided_by else None,
+        "decided_at": row.created_at,
+        "note": row.note,
+        "strategy": strategy(row.debtor_type),
+        "next_action": {"code": action.code, "text": action.text},
+    }

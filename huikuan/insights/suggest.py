@@ -72,11 +72,13 @@ def scripts_for_customers(
     language: str,
     contacts: dict[int, Contact | None] | None = None,
     as_of: date | None = None,
+    types: dict[int, str] | None = None,
 ) -> dict[int, SuggestedScript]:
     """Return the rendered script for each customer (those with a script), in five queries.
 
     ``customers`` should carry their collector (``select_related("collector")``). ``contacts``
-    names the contact spoken to per customer; otherwise the primary contact is used.
+    names the contact spoken to per customer; otherwise the primary contact is used. ``types``
+    gives debtor types already known (else the current classifications are read).
     """
     from huikuan.messaging.context import date_text, money_text
 
@@ -84,11 +86,12 @@ def scripts_for_customers(
         return {}
     as_of = as_of or company_date(timezone.now())
     ids = [customer.pk for customer in customers]
-    types = dict(
-        DebtorClassification.objects.filter(customer_id__in=ids, is_current=True).values_list(
-            "customer_id", "debtor_type"
+    if types is None:
+        types = dict(
+            DebtorClassification.objects.filter(customer_id__in=ids, is_current=True).values_list(
+                "customer_id", "debtor_type"
+            )
         )
-    )
     chosen_contacts: dict[int, Contact | None] = dict(contacts or {})
     missing = [cid for cid in ids if chosen_contacts.get(cid) is None]
     if missing:
