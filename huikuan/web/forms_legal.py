@@ -7,6 +7,7 @@ from typing import Any, cast
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from huikuan.collections.incentive_models import IncentiveKind
 from huikuan.collections.legal_models import HandoverKind, HandoverStatus
 from huikuan.web.templatetags.huikuan_web import money
 
@@ -67,3 +68,29 @@ class HandoverEndForm(forms.Form):
     )
     ended_date = forms.DateField(label=_("Ended on"), widget=_date_input(), input_formats=[ISO_DATE])
     reason = forms.CharField(label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class IncentiveForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Offer"), choices=IncentiveKind.choices, initial=IncentiveKind.DISCOUNT)
+    invoice = forms.MultipleChoiceField(label=_("Invoices"), widget=forms.CheckboxSelectMultiple)
+    pay_by_date = forms.DateField(label=_("If paid by"), widget=_date_input(), input_formats=[ISO_DATE])
+    discount_percent = forms.DecimalField(
+        label=_("Discount (%)"), required=False, min_value=0, max_value=100, decimal_places=2, max_digits=5
+    )
+    settle_amount = forms.DecimalField(
+        label=_("Settlement sum"), required=False, min_value=0, decimal_places=4, max_digits=20
+    )
+    terms = forms.CharField(
+        label=_("Terms shown"), required=False, max_length=100, help_text=_('e.g. "2/10 net 30"')
+    )
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, invoices: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["invoice"]).choices = [
+            (
+                invoice.number,
+                f"{invoice.number} · {money(invoice.open_minor, invoice.currency)} {invoice.currency} · {invoice.due_date}",
+            )
+            for invoice in invoices
+        ]

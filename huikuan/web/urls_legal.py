@@ -25,4 +25,10 @@ urlpatterns: list[URLPattern] = [
         views_legal.legal_demand_letter,
         name="legal_demand_letter",
     ),
+    path("legal/customers/<path:code>/offer/", views_legal.legal_customer_offer, name="legal_customer_offer"),
+    path(
+        "legal/incentives/<int:incentive_id>/<slug:action>/",
+        views_legal.legal_incentive_action,
+        name="legal_incentive_action",
+    ),
 ]

@@ -24,6 +24,18 @@ from django.views.decorators.http import require_POST
 from huikuan.accounts.access import access_customer, user_can_write, user_role
 from huikuan.accounts.decorators import role_required
 from huikuan.accounts.models import Role
+from huikuan.collections.incentive_models import IncentiveKind, IncentiveStatus
+from huikuan.collections.incentives import (
+    ApprovalLimitExceeded,
+    IncentiveNotFound,
+    access_incentive,
+    approval_limit,
+    concession_percent,
+    incentive_approve,
+    incentive_close,
+    incentive_offer,
+    incentive_send,
+)
 from huikuan.collections.legal import (
     LEGAL_ROLES,
     HandoverNotFound,
@@ -41,7 +53,7 @@ from huikuan.core.errors import HuikuanError
 from huikuan.core.money import Money
 from huikuan.customers.models import Customer
 from huikuan.customers.services import CustomerNotFound
-from huikuan.web.forms_legal import HandoverEndForm, HandoverForm, RecoveryForm
+from huikuan.web.forms_legal import HandoverEndForm, HandoverForm, IncentiveForm, RecoveryForm
 
 READERS = (Role.CREDIT_CONTROLLER, Role.MANAGER, Role.ADMIN, Role.AUDITOR)
 PAGE_SIZE = 50
@@ -231,3 +243,88 @@ def legal_demand_letter(request: HttpRequest, code: str) -> HttpResponse:
         f'attachment; filename="{demand_letter_filename(customer, today, language)}"'
     )
     return response
+
+
+# --- incentives -------------------------------------------------------------------------------
+
+
+@login_required
+def legal_customer_offer(request: HttpRequest, code: str) -> HttpResponse:
+    """Offer an early-payment discount or a settlement on some of the customer's open invoices."""
+    customer = _customer(request, code)
+    if not user_can_write(request.user):
+        return render(request, "accounts/read_only.html", status=403)
+    invoices = list(open_invoices_of(customer).order_by("due_date", "number")[:500])
+    if request.method != "POST":
+        form = IncentiveForm(invoices=invoices, initial={"invoice": request.GET.getlist("invoice")})
+    else:
+        form = IncentiveForm(request.POST, invoices=invoices)
+        if form.is_valid():
+            data = form.cleaned_data
+            chosen = [invoice for invoice in invoices if invoice.number in set(data["invoice"])]
+            try:
+                settle = None
+                if data["kind"] == IncentiveKind.SETTLEMENT and chosen:
+                    settle = Money.of(data["settle_amount"] or 0, chosen[0].currency)
+                incentive = incentive_offer(
+                    customer=customer,
+                    user=request.user,
+                    kind=data["kind"],
+                    invoices=chosen,
+                    pay_by_date=data["pay_by_date"],
+                    discount_percent=data["discount_percent"],
+                    settle_amount=settle,
+                    terms=data["terms"],
+                    notes=data["notes"],
+                )
+            except HuikuanError as error:
+                form.add_error(None, error.message)
+            else:
+                if incentive.status == IncentiveStatus.AWAITING_APPROVAL:
+                    messages.info(
+                        request, _("The offer is beyond your approval limit; it waits for approval.")
+                    )
+                else:
+                    messages.success(request, _("The offer is ready to send."))
+                return _see_other(reverse("web:customer_detail", args=[customer.code]) + "#legal")
+    return render(
+        request, "web/legal_customer_offer.html", {"customer": customer, "form": form, "nav": "customers"}
+    )
+
+
+@require_POST
+@login_required
+def legal_incentive_action(request: HttpRequest, incentive_id: int, action: str) -> HttpResponse:
+    """Approve, refuse, withdraw or e-mail an offer, then return to the customer's page."""
+    try:
+        incentive = access_incentive(user=request.user, incentive_id=incentive_id)
+    except IncentiveNotFound:
+        raise Http404
+    if action not in ("approve", "reject", "withdraw", "send"):
+        raise Http404
+    if not user_can_write(request.user):
+        return render(request, "accounts/read_only.html", status=403)
+    try:
+        if action == "approve":
+            incentive_approve(incentive=incentive, user=request.user)
+        elif action == "send":
+            incentive_send(incentive=incentive, user=request.user)
+        else:
+            if action == "reject" and concession_percent(
+                concession_minor=incentive.concession_minor, open_minor=incentive.open_minor
+            ) > approval_limit(request.user):
+                raise ApprovalLimitExceeded(_("The offer is beyond your approval limit."))
+            incentive_close(
+                incentive=incentive,
+                user=request.user,
+                status="REJECTED" if action == "reject" else "WITHDRAWN",
+                reason=request.POST.get("reason", ""),
+            )
+    except ApprovalLimitExceeded as error:
+        messages.error(request, error.message)
+        return _see_other(reverse("web:customer_detail", args=[incentive.customer.code]) + "#legal")
+    except HuikuanError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Done."))
+    return _see_other(reverse("web:customer_detail", args=[incentive.customer.code]) + "#legal")

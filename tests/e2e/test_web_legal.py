@@ -189,3 +189,56 @@ def test_the_panel_costs_one_query(boss, customer, today):
         client.get(f"/customers/{customer.code}/")
 
     assert len([q for q in queries.captured_queries if "collections_legalhandover" in q["sql"]]) == 1
+
+
+def test_a_collector_offers_a_discount_and_a_manager_approves_a_larger_settlement(alice, customer, today):
+    from huikuan.collections.incentive_models import Incentive, IncentiveStatus
+
+    client = signed_in_client(alice)
+    numbers = list(customer.invoices.order_by("due_date").values_list("number", flat=True))
+    assert client.get(f"/legal/customers/{customer.code}/offer/").status_code == 200
+    response = client.post(
+        f"/legal/customers/{customer.code}/offer/",
+        {
+            "kind": "DISCOUNT",
+            "invoice": [numbers[0]],
+            "pay_by_date": today.isoformat(),
+            "discount_percent": "2",
+        },
+    )
+    assert response.status_code == 303, response.content
+    discount = Incentive.objects.get()
+    assert (discount.status, discount.concession_minor) == (IncentiveStatus.OFFERED, 2_400)
+
+    client.post(
+        f"/legal/customers/{customer.code}/offer/",
+        {
+            "kind": "SETTLEMENT",
+            "invoice": [numbers[1]],
+            "pay_by_date": today.isoformat(),
+            "settle_amount": "250",
+        },
+    )
+    settlement = Incentive.objects.exclude(pk=discount.pk).get()
+    assert settlement.status == IncentiveStatus.AWAITING_APPROVAL
+    page = client.get(f"/customers/{customer.code}/").content.decode()
+    assert f"/legal/incentives/{settlement.pk}/approve/" in page
+    client.post(f"/legal/incentives/{settlement.pk}/approve/")
+    settlement.refresh_from_db()
+    assert settlement.status == IncentiveStatus.AWAITING_APPROVAL  # a collector may give up 2 %, not 17 %
+
+    signed_in_client(make_user("mia", Role.MANAGER)).post(f"/legal/incentives/{settlement.pk}/approve/")
+    settlement.refresh_from_db()
+    assert settlement.status == IncentiveStatus.OFFERED
+
+
+def test_another_collectors_offer_answers_404(alice, bob, customer, today):
+    from huikuan.collections.incentives import incentive_offer
+
+    incentive = incentive_offer(
+        customer=customer, user=alice, kind="DISCOUNT", invoices=list(customer.invoices.all()[:1]),
+        discount_percent="1", pay_by_date=today,
+    )  # fmt: skip
+
+    assert signed_in_client(bob).post(f"/legal/incentives/{incentive.pk}/withdraw/").status_code == 404
+    assert signed_in_client(bob).get(f"/legal/customers/{customer.code}/offer/").status_code == 404
