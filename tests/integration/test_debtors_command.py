@@ -37,3 +37,13 @@ def test_the_table_lists_every_type():
 def test_a_bad_date_is_a_usage_error():
     with pytest.raises(CommandError, match="YYYY-MM-DD"):
         call_command("debtors", "classify", "--as-of", "30/06/2024")
+
+
+def test_the_scheduled_task_classifies_for_the_day_it_is_given():
+    from huikuan.insights.tasks import debtors_classify_task
+
+    malicious_story(get_user_model().objects.create_user("zhao.lei"))
+
+    result = debtors_classify_task(as_of="2024-06-30")
+
+    assert result["counts"] == {"MALICIOUS": 1} and result["as_of"] == "2024-06-30"
