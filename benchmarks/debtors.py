@@ -3,9 +3,10 @@
 The portfolio is the dunning benchmark's (``benchmarks/dunning.py``) with the credit benchmark's
 history (``benchmarks/credit.py``: paid invoices, broken and kept promises, disputes, unanswered
 calls), and on top of it, so that every rule has work: payments for one customer in four (one in
-three of them short), and a dunning action at a collector's stage a few days before each of
-them. ``--from-sqlite FILE`` / ``--from-postgres DB`` copy a database that already holds such a
-portfolio (the credit benchmark's) instead of building one.
+three of them short), a dunning action at a collector's stage a few days before each of them,
+and the days the promises were given and broken. ``--from-sqlite FILE`` / ``--from-postgres DB`` copy a database that already holds such a
+portfolio (the credit benchmark's) instead of building one; with ``--add-history`` the copy holds
+the portfolio only (the dunning benchmark's) and gets the credit history here.
 
 In a process of its own it then times, after ``VACUUM (ANALYZE)`` on PostgreSQL:
 
@@ -49,6 +50,8 @@ from huikuan.dunning.models import Stage
 as_of = date.fromisoformat(sys.argv[1])
 pg = connection.vendor == "postgresql"
 now = "NOW()" if pg else "datetime('now')"
+def day(expr, days):
+    return f"({expr} + ({days}) * INTERVAL '1 day')::date" if pg else f"date({expr}, '{days:+d} days')"
 stage = Stage.objects.select_related("policy").get(policy__code="standard", name="Formal notice")
 with transaction.atomic(), connection.cursor() as cursor:
     for weeks in (3, 8, 13):
@@ -69,11 +72,18 @@ with transaction.atomic(), connection.cursor() as cursor:
             "INSERT INTO ledger_payment (customer_id, received_date, currency, amount_minor, unapplied_minor, method, "
             f"reference, payer_name, created_at) SELECT id, %s, 'CNY', 50000, 0, 'BANK_TRANSFER', '', '', {now} "
             "FROM customers_customer WHERE id %% 4 = 0", [paid_day.isoformat()])
+    # The credit history's promises carry no day given and no day broken: a week before the date,
+    # and the day after the grace, as the promise review would have written them.
+    cursor.execute(
+        f"UPDATE collections_promisetopay SET made_date = {day('promised_date', -7)} WHERE made_date IS NULL", [])
+    cursor.execute(
+        f"UPDATE collections_promisetopay SET resolved_date = {day('promised_date', 4)} "
+        "WHERE resolved_date IS NULL AND status IN ('BROKEN', 'PARTLY_KEPT')", [])
     cursor.execute(
         "INSERT INTO ledger_shortpayment (payment_id, invoice_id, currency, short_minor, event_date, created_at) "
         f"SELECT p.id, MIN(i.id), 'CNY', 1000, p.received_date, {now} FROM ledger_payment p "
         "JOIN ledger_invoice i ON i.customer_id = p.customer_id WHERE p.customer_id %% 12 = 0 "
-        "GROUP BY p.id, p.received_date")
+        "GROUP BY p.id, p.received_date", [])
 print("ok")
 """
 
@@ -158,6 +168,7 @@ def bench(kind: str, args: argparse.Namespace, workdir: Path) -> dict:
             write_portfolio(workdir, customers=args.customers, invoices=args.invoices, seed=args.seed)
         for what in ("customers", "invoices"):
             run_measured([*HUIKUAN, "import", what, str(workdir / f"{what}.csv"), "--no-progress"], env)
+    if not copied or args.add_history:
         run_measured([sys.executable, "-c", HISTORY, AS_OF.isoformat()], env)
     run_measured([sys.executable, "-c", ESCALATION, AS_OF.isoformat()], env)
     _seconds, peak, out = run_measured([sys.executable, "-c", PROBE, AS_OF.isoformat()], env)
@@ -187,6 +198,11 @@ def main() -> None:
     )
     parser.add_argument("--from-sqlite", type=Path, help="copy this SQLite database (portfolio and history)")
     parser.add_argument("--from-postgres", help="copy this PostgreSQL database (portfolio and history)")
+    parser.add_argument(
+        "--add-history",
+        action="store_true",
+        help="the copied database holds a portfolio only (the dunning benchmark's)",
+    )
     parser.add_argument("--only", choices=("sqlite", "postgresql"), help="benchmark one database only")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="huikuan-debtors-bench-"))
