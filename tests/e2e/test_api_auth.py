@@ -62,6 +62,7 @@ ROUTES = [
     ("post", "/bank/lines/{line_id}/split", "/bank/lines/1/split"),
     ("post", "/bank/lines/{line_id}/on-account", "/bank/lines/1/on-account"),
     ("post", "/bank/lines/{line_id}/exclude", "/bank/lines/1/exclude"),
+    ("post", "/bank/lines/{line_id}/reinstate", "/bank/lines/1/reinstate"),
     ("post", "/bank/match", "/bank/match"),
 ]
 # Each area keeps its own list beside this file.
