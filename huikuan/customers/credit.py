@@ -27,7 +27,8 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from huikuan.core.audit import audit_record, audit_snapshot
 from huikuan.core.errors import HuikuanError
-from huikuan.core.models import AuditAction, AuditEntry
+from huikuan.core.models import AuditAction
+from huikuan.customers.bulk import rows_write
 from huikuan.customers.models import (
     CreditOverride,
     CreditRating,
@@ -44,6 +45,7 @@ from huikuan.customers.rating import (
 )
 
 WRITE_BATCH = 5000
+COMPACT = (",", ":")
 UNANSWERED = ("NO_ANSWER", "WRONG_NUMBER")
 ANSWERED = ("REACHED", "PROMISED", "DISPUTED", "REFUSED", "ASKED_FOR_DOCUMENTS", "SAYS_PAID")
 CADENCES = ("monthly", "quarterly", "yearly")
@@ -171,7 +173,7 @@ def credit_figures(*, as_of: date, customer_ids: list[int] | None = None) -> dic
     settled_by = "(i.settled_date IS NOT NULL AND i.settled_date <= %s AND i.status = 'PAID')"
     end = f"CASE WHEN {settled_by} THEN i.settled_date ELSE %s END"
     late = _days_between(end, "i.due_date")
-    late_days = f"CASE WHEN {late} > 0 THEN {late} ELSE 0 END"
+    late_days = f"MAX({late}, 0)" if connection.vendor == "sqlite" else f"GREATEST({late}, 0)"
     in_window = "(i.due_date > %s AND i.due_date <= %s)"
     sql = f"""
         SELECT i.customer_id, i.currency,
@@ -191,7 +193,7 @@ def credit_figures(*, as_of: date, customer_ids: list[int] | None = None) -> dic
         GROUP BY i.customer_id, i.currency
     """
     a, s, r, b = _day(as_of), _day(start), _day(recent), _day(before_recent)
-    late_params = [a, a, a, a]  # settled_by's date, the end's default; twice in late_days (CASE + value)
+    late_params = [a, a]  # settled_by's date and the end's default
     params = [
         s, a,
         s, a, a,
@@ -506,7 +508,7 @@ def credit_rate(
     overrides = _active_override_grades(as_of=as_of)
     customers = list(
         Customer.objects.order_by("pk").values_list(
-            "pk", "currency", "credit_limit_minor", "grade", "rated_grade"
+            "pk", "currency", "credit_limit_minor", "grade", "rated_grade", "credit_score"
         )
     )
     total = len(customers)
@@ -520,7 +522,7 @@ def credit_rate(
         as_of_value = _day(as_of)
         empty = Figures()
         done = 0
-        for pk, currency, limit_minor, grade_now, rated in customers:
+        for pk, currency, limit_minor, grade_now, rated, _score in customers:
             customer_figures = figures.get(pk, empty)
             inputs = credit_inputs(customer_figures, as_of=as_of, limit_minor=limit_minor)
             result = credit_score(inputs, bounds=bounds)
@@ -530,8 +532,8 @@ def credit_rate(
             limit = suggested_limit(grade=result.grade, sales_minor=inputs.sales_minor, window_days=window)
             rows.append(
                 (pk, run.pk, as_of_value, kind, result.score, result.grade, previous,
-                 json.dumps([factor.as_dict() for factor in result.factors]),
-                 json.dumps(inputs_record(customer_figures, inputs)), limit, currency, now_value)
+                 json.dumps([factor.as_dict() for factor in result.factors], separators=COMPACT),
+                 json.dumps(inputs_record(customer_figures, inputs), separators=COMPACT), limit, currency, now_value)
             )  # fmt: skip
             if len(rows) >= WRITE_BATCH:
                 _ratings_write(rows)
@@ -544,7 +546,7 @@ def credit_rate(
         if progress:
             progress(done, total)
         changed = _customers_update(
-            outcomes, current={pk: (grade, rated) for pk, _c, _l, grade, rated in customers}
+            outcomes, current={pk: (grade, rated, score) for pk, _c, _l, grade, rated, score in customers}
         )
         raised = warnings_raise(as_of=as_of, figures=figures, outcomes=outcomes) if warnings else 0
         run.finished_at = timezone.now()
@@ -555,19 +557,19 @@ def credit_rate(
     return run
 
 
+RATING_COLUMNS = (
+    "customer_id", "run_id", "as_of", "kind", "score", "grade", "previous_grade", "factors", "inputs",
+    "suggested_limit_minor", "currency", "created_at",
+)  # fmt: skip
+
+
 def _ratings_write(rows: list[tuple[Any, ...]]) -> None:
-    if not rows:
-        return
-    sql = (
-        "INSERT INTO customers_creditrating (customer_id, run_id, as_of, kind, score, grade, previous_grade, "
-        "factors, inputs, suggested_limit_minor, currency, created_at) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-    )
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+    rows_write("customers_creditrating", RATING_COLUMNS, rows)
 
 
-def _customers_update(outcomes: list[RatingOutcome], *, current: dict[int, tuple[str, str]]) -> int:
+def _customers_update(
+    outcomes: list[RatingOutcome], *, current: dict[int, tuple[str, str, int | None]]
+) -> int:
     """Write each customer's score, rated grade and grade in force: one UPDATE per distinct change.
 
     Scores change for most customers on every run, so they go in one statement per score value
@@ -576,42 +578,71 @@ def _customers_update(outcomes: list[RatingOutcome], *, current: dict[int, tuple
     """
     by_score: dict[int, list[int]] = defaultdict(list)
     by_grades: dict[tuple[str, str], list[int]] = defaultdict(list)
-    audits: list[AuditEntry] = []
+    audits: list[tuple[Any, ...]] = []
+    at = connection.ops.adapt_datetimefield_value(timezone.now())
     changed = 0
     for outcome in outcomes:
-        by_score[outcome.score].append(outcome.customer_id)
-        grade_now, rated_now = current[outcome.customer_id]
+        grade_now, rated_now, score_now = current[outcome.customer_id]
+        if score_now != outcome.score:
+            by_score[outcome.score].append(outcome.customer_id)
         if (grade_now, rated_now) != (outcome.in_force, outcome.grade):
             by_grades[(outcome.in_force, outcome.grade)].append(outcome.customer_id)
         if grade_now != outcome.in_force:
             changed += 1
             audits.append(
-                AuditEntry(
-                    actor_label="credit rating",
-                    customer_id=outcome.customer_id,
-                    entity="customers.customer",
-                    entity_id=str(outcome.customer_id),
-                    action=AuditAction.UPDATE,
-                    before={"grade": grade_now},
-                    after={"grade": outcome.in_force},
-                )
-            )
-    with connection.cursor() as cursor:
-        for score, ids in by_score.items():
-            for start in range(0, len(ids), 50_000):
-                condition, params = _ids_param(ids[start : start + 50_000])
-                cursor.execute(
-                    f"UPDATE customers_customer SET credit_score = %s WHERE id {condition}", [score, *params]
-                )
-        for (grade, rated), ids in by_grades.items():
-            for start in range(0, len(ids), 50_000):
-                condition, params = _ids_param(ids[start : start + 50_000])
-                cursor.execute(
-                    f"UPDATE customers_customer SET grade = %s, rated_grade = %s WHERE id {condition}",
-                    [grade, rated, *params],
-                )
-    AuditEntry.objects.bulk_create(audits, batch_size=1000)
+                (at, "credit rating", outcome.customer_id, "customers.customer", str(outcome.customer_id),
+                 AuditAction.UPDATE, json.dumps({"grade": grade_now}), json.dumps({"grade": outcome.in_force}))
+            )  # fmt: skip
+    if connection.vendor == "postgresql":
+        _customers_update_copied(outcomes, current=current)
+    else:
+        with connection.cursor() as cursor:
+            for score, ids in by_score.items():
+                for start in range(0, len(ids), 50_000):
+                    condition, params = _ids_param(ids[start : start + 50_000])
+                    cursor.execute(
+                        f"UPDATE customers_customer SET credit_score = %s WHERE id {condition}",
+                        [score, *params],
+                    )
+            for (grade, rated), ids in by_grades.items():
+                for start in range(0, len(ids), 50_000):
+                    condition, params = _ids_param(ids[start : start + 50_000])
+                    cursor.execute(
+                        f"UPDATE customers_customer SET grade = %s, rated_grade = %s WHERE id {condition}",
+                        [grade, rated, *params],
+                    )
+    # The audit trail is append-only; these rows are what audit_record would write, in bulk.
+    rows_write(
+        "core_auditentry",
+        ("at", "actor_label", "customer_id", "entity", "entity_id", "action", "before", "after"),
+        audits,
+    )
     return changed
+
+
+def _customers_update_copied(
+    outcomes: list[RatingOutcome], *, current: dict[int, tuple[str, str, int | None]]
+) -> None:
+    """PostgreSQL: copy the changed customers into a temporary table and update from it at once."""
+    changed = [
+        (outcome.customer_id, outcome.score, outcome.in_force, outcome.grade)
+        for outcome in outcomes
+        if current[outcome.customer_id] != (outcome.in_force, outcome.grade, outcome.score)
+    ]
+    if not changed:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS credit_customer_change "
+            "(id bigint PRIMARY KEY, score smallint, grade varchar(1), rated varchar(1)) ON COMMIT DROP"
+        )
+        cursor.execute("TRUNCATE credit_customer_change")
+    rows_write("credit_customer_change", ("id", "score", "grade", "rated"), changed)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE customers_customer c SET credit_score = u.score, grade = u.grade, rated_grade = u.rated "
+            "FROM credit_customer_change u WHERE c.id = u.id"
+        )
 
 
 # --- the schedule ----------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 BASE_SCORE = 75.0
 # Lower bounds of grades A, B and C; anything below the last is D.
@@ -81,8 +81,7 @@ class CreditInputs:
         return self.exposure_minor / self.limit_minor
 
 
-@dataclass(frozen=True)
-class Factor:
+class Factor(NamedTuple):
     """One line of "why this grade": what was measured and how many points it moved."""
 
     key: str

@@ -8,33 +8,64 @@ row, and a return later raises a new task. Thresholds are settings (``HUIKUAN_CR
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.db import connection
+from django.utils import timezone
 
+from huikuan.customers.bulk import rows_insert_returning, rows_write
 from huikuan.customers.models import CreditWarning, Customer, CustomerStatus, WarningCause
 from huikuan.customers.rating import is_downgrade
 
 if TYPE_CHECKING:
     from huikuan.customers.credit import Figures, RatingOutcome
 
-BATCH = 2000
+BATCH = 20_000
 
 
 def _setting(name: str, default: int) -> int:
     return int(getattr(settings, f"HUIKUAN_CREDIT_WARN_{name}", default))
 
 
+@dataclass(frozen=True)
+class Thresholds:
+    """The HUIKUAN_CREDIT_WARN_* settings, read once per run."""
+
+    slowing_days: int
+    volume_drop_percent: int
+    broken_promises: int
+    short_payments: int
+    unreachable: int
+    statements_unanswered: int
+
+    @classmethod
+    def from_settings(cls) -> Thresholds:
+        return cls(
+            slowing_days=_setting("SLOWING_DAYS", 10),
+            volume_drop_percent=_setting("VOLUME_DROP_PERCENT", 50),
+            broken_promises=_setting("BROKEN_PROMISES", 2),
+            short_payments=_setting("SHORT_PAYMENTS", 2),
+            unreachable=_setting("UNREACHABLE", 3),
+            statements_unanswered=_setting("STATEMENTS_UNANSWERED", 1),
+        )
+
+
 def _fact(key: str, value: Any) -> dict[str, Any]:
     return {"fact": key, "value": value}
 
 
-def warning_causes(figures: Figures, outcome: RatingOutcome | None) -> dict[str, list[dict[str, Any]]]:
+def warning_causes(
+    figures: Figures, outcome: RatingOutcome | None, thresholds: Thresholds | None = None
+) -> dict[str, list[dict[str, Any]]]:
     """Return the causes that stand for one customer, each with the facts that show it."""
+    limits = thresholds or Thresholds.from_settings()
     causes: dict[str, list[dict[str, Any]]] = {}
-    slowing = _setting("SLOWING_DAYS", 10)
+    slowing = limits.slowing_days
     if figures.recent_due >= 2 and figures.earlier_due >= 2:
         recent = figures.recent_days_late / figures.recent_due
         earlier = figures.earlier_days_late / figures.earlier_due
@@ -44,7 +75,7 @@ def warning_causes(figures: Figures, outcome: RatingOutcome | None) -> dict[str,
                 _fact("earlier_avg_days_late", round(earlier, 1)),
                 _fact("threshold_days", slowing),
             ]
-    drop = _setting("VOLUME_DROP_PERCENT", 50)
+    drop = limits.volume_drop_percent
     before, recent_volume = figures.sales_before_minor, figures.sales_recent_minor
     if before > 0 and recent_volume * 100 <= before * (100 - drop):
         causes[WarningCause.ORDERS_FALLING] = [
@@ -53,25 +84,25 @@ def warning_causes(figures: Figures, outcome: RatingOutcome | None) -> dict[str,
             _fact("drop_percent", round(100 - recent_volume * 100 / before)),
             _fact("threshold_percent", drop),
         ]
-    broken = _setting("BROKEN_PROMISES", 2)
+    broken = limits.broken_promises
     if figures.promises_broken_recent >= broken:
         causes[WarningCause.PROMISES_BROKEN] = [
             _fact("promises_broken", figures.promises_broken_recent),
             _fact("threshold", broken),
         ]
-    shorts = _setting("SHORT_PAYMENTS", 2)
+    shorts = limits.short_payments
     if figures.short_payments_recent >= shorts:
         causes[WarningCause.SHORT_PAYMENTS] = [
             _fact("short_payments", figures.short_payments_recent),
             _fact("threshold", shorts),
         ]
-    unreachable = _setting("UNREACHABLE", 3)
+    unreachable = limits.unreachable
     if figures.unanswered_streak >= unreachable:
         causes[WarningCause.UNREACHABLE] = [
             _fact("unanswered_in_a_row", figures.unanswered_streak),
             _fact("threshold", unreachable),
         ]
-    statements = _setting("STATEMENTS_UNANSWERED", 1)
+    statements = limits.statements_unanswered
     if figures.statements_unanswered >= statements:
         causes[WarningCause.STATEMENTS_UNANSWERED] = [
             _fact("statements_unanswered", figures.statements_unanswered),
@@ -88,18 +119,19 @@ def warning_causes(figures: Figures, outcome: RatingOutcome | None) -> dict[str,
 
 def warnings_raise(*, as_of: date, figures: Mapping[int, Figures], outcomes: Iterable[RatingOutcome]) -> int:
     """Raise a task for each cause that newly stands, clear the causes gone. Returns tasks raised."""
-    from huikuan.collections.models import Task, TaskKind
+    from huikuan.collections.models import TaskKind
     from huikuan.customers.credit import Figures as EmptyFigures
 
     by_customer = {outcome.customer_id: outcome for outcome in outcomes}
     closed = set(Customer.objects.filter(status=CustomerStatus.CLOSED).values_list("pk", flat=True))
     empty = EmptyFigures()
+    thresholds = Thresholds.from_settings()
     standing: dict[tuple[int, str], list[dict[str, Any]]] = {}
     for customer_id in set(figures) | set(by_customer):
         if customer_id in closed:
             continue
         for cause, evidence in warning_causes(
-            figures.get(customer_id, empty), by_customer.get(customer_id)
+            figures.get(customer_id, empty), by_customer.get(customer_id), thresholds
         ).items():
             standing[(customer_id, str(cause))] = evidence
     existing = {
@@ -121,32 +153,31 @@ def warnings_raise(*, as_of: date, figures: Mapping[int, Figures], outcomes: Ite
         )
     }
     label = str(TaskKind.EARLY_WARNING.label)
+    cause_labels = {str(cause): str(cause.label) for cause in WarningCause}
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    day = connection.ops.adapt_datefield_value(as_of)
     for start in range(0, len(new), BATCH):
         chunk = new[start : start + BATCH]
-        tasks = []
+        rows = []
         for customer_id, cause in chunk:
             code, name, assignee_id = people[customer_id]
-            tasks.append(
-                Task(
-                    kind=TaskKind.EARLY_WARNING,
-                    customer_id=customer_id,
-                    assignee_id=assignee_id,
-                    due_date=as_of,
-                    title=f"{label}: {code} {name} — {WarningCause(cause).label}",
-                    evidence=[{"cause": cause}, *standing[(customer_id, cause)]],
-                )
-            )
-        Task.objects.bulk_create(tasks)
-        CreditWarning.objects.bulk_create(
+            rows.append(
+                (now, now, TaskKind.EARLY_WARNING, "OPEN", customer_id, assignee_id, day,
+                 f"{label}: {code} {name} — {cause_labels[cause]}"[:300], "",
+                 json.dumps([{"cause": cause}, *standing[(customer_id, cause)]]))
+            )  # fmt: skip
+        task_ids = rows_insert_returning(
+            "collections_task",
+            ("created_at", "updated_at", "kind", "status", "customer_id", "assignee_id", "due_date", "title",
+             "script", "evidence"),
+            rows,
+        )  # fmt: skip
+        rows_write(
+            "customers_creditwarning",
+            ("customer_id", "cause", "raised_on", "evidence", "task_id"),
             [
-                CreditWarning(
-                    customer_id=customer_id,
-                    cause=cause,
-                    raised_on=as_of,
-                    evidence=standing[(customer_id, cause)],
-                    task_id=task.pk,
-                )
-                for (customer_id, cause), task in zip(chunk, tasks, strict=True)
-            ]
+                (customer_id, cause, day, json.dumps(standing[(customer_id, cause)]), task_id)
+                for (customer_id, cause), task_id in zip(chunk, task_ids, strict=True)
+            ],
         )
     return len(new)
