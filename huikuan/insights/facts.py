@@ -106,7 +106,8 @@ def _local_date(moment: datetime | None) -> date | None:
 
 @dataclass
 class _Builder:
-    as_of: date
+    """Each overdue customer's facts so far; rows of customers not overdue are dropped."""
+
     values: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def merge(self, rows: Iterable[dict[str, Any]]) -> None:
@@ -122,20 +123,11 @@ def _limit(
     return queryset if customer_ids is None else queryset.filter(**{f"{via}__in": customer_ids})
 
 
-def overdue_customer_ids(*, as_of: date) -> QuerySet[Any]:
-    """The customers with an invoice open past its due date on ``as_of`` (a subquery)."""
-    return (
-        Invoice.objects.filter(open_minor__gt=0, due_date__lt=as_of, issue_date__lte=as_of)
-        .values("customer_id")
-        .distinct()
-    )
-
-
 def debtor_facts_gather(*, as_of: date, customer_ids: list[int] | None = None) -> list[DebtorFacts]:
     """Return the facts of every customer overdue on ``as_of`` (or of these customers, if overdue)."""
     start = as_of - timedelta(days=lookback_days())
     start_at, end_at = _start_of(start), _start_of(as_of + timedelta(days=1))
-    builder = _Builder(as_of)
+    builder = _Builder()
     for row in (
         _limit(
             Invoice.objects.filter(open_minor__gt=0, due_date__lt=as_of, issue_date__lte=as_of), customer_ids

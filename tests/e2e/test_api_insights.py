@@ -160,3 +160,29 @@ def test_a_controller_adds_a_script_for_a_personality(api):
         },
     )
     assert_error(again, 400, "script_exists")
+
+
+def test_the_history_and_the_library_take_the_same_queries_for_few_or_many_rows(
+    api, api_user, malicious, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from huikuan.insights.services import classification_decide
+
+    url = f"/insights/customers/{malicious.code}/debtor-type/history"
+    with CaptureQueriesContext(connection) as few:
+        assert api.get(url).json()["count"] == 1
+    with CaptureQueriesContext(connection) as few_scripts:
+        api.get("/insights/scripts")
+    for debtor_type in ["TECHNICAL", "COMPETITIVE", "REASON_BASED", "UNDETERMINED"] * 3:
+        classification_decide(customer=malicious, user=api_user, as_of=AS_OF, debtor_type=debtor_type)
+    for personality in ("hard_line", "cooperative"):
+        Script.objects.create(
+            debtor_type="REASON_BASED", personality=personality, language="en", title="t", body="b"
+        )
+
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert api.get(url).json()["count"] == 13
+    with django_assert_max_num_queries(len(few_scripts.captured_queries)):
+        api.get("/insights/scripts")
