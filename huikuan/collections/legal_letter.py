@@ -26,6 +26,12 @@ from huikuan.messaging.letters import FONT_FAMILY
 LANGUAGES = ("zh-hans", "en")
 # Days the debtor is given to pay after the letter's date.
 DEMAND_DAYS_DEFAULT = 7
+# Invoices the letter lists one by one; the rest are summed up (the pack lists them all).
+LETTER_INVOICES_MAX_DEFAULT = 200
+
+
+def letter_invoices_max() -> int:
+    return int(getattr(settings, "HUIKUAN_LEGAL_LETTER_INVOICES_MAX", LETTER_INVOICES_MAX_DEFAULT))
 
 
 def demand_days() -> int:
@@ -275,6 +281,12 @@ def demand_letter_context(*, claim: Claim, language: str) -> dict[str, Any]:
 
     customer = claim.customer
     deadline = claim.as_of + timedelta(days=demand_days())
+    # A letter stays readable: past the limit it lists the oldest invoices and sums up the rest,
+    # which the pack's interest.csv lists in full; the totals always cover every invoice.
+    shown = claim.invoices[: letter_invoices_max()]
+    more: dict[str, int] = defaultdict(int)
+    for row in claim.invoices[len(shown) :]:
+        more[row.currency] += row.open_minor
     return {
         "html_lang": "zh-Hans" if language == "zh-hans" else "en",
         "font_family": FONT_FAMILY,
@@ -310,7 +322,12 @@ def demand_letter_context(*, claim: Claim, language: str) -> dict[str, Any]:
                 ],
                 "error": row.error,
             }
-            for row in claim.invoices
+            for row in shown
+        ],
+        "more_count": len(claim.invoices) - len(shown),
+        "more_totals": [
+            {"currency": currency, "open": _money(minor, currency)}
+            for currency, minor in sorted(more.items())
         ],
         "totals": [
             {

@@ -47,7 +47,7 @@ from huikuan.messaging.letters import FONT_FAMILY
 CHUNK = 2000
 # The timeline PDF is for reading; past this many events it shows the latest ones and says that
 # timeline.csv holds them all.
-TIMELINE_PDF_MAX_DEFAULT = 5000
+TIMELINE_PDF_MAX_DEFAULT = 1000
 MANIFEST = "manifest.json"
 
 

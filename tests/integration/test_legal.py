@@ -298,3 +298,14 @@ def test_the_demand_letter_names_the_invoices_and_the_amount_in_either_language(
     assert (
         f"{deadline.year}年{deadline.month}月{deadline.day}日" if language == "zh-hans" else "2026"
     ) in text
+
+
+def test_a_long_letter_lists_the_oldest_invoices_and_sums_up_the_rest(media, settings):
+    settings.HUIKUAN_LEGAL_LETTER_INVOICES_MAX = 1
+    customer = debtor()
+
+    text = squeezed(pdf_text(demand_letter_pdf(customer=customer, as_of=TODAY, language="en")))
+
+    assert "LG001-A" in text and "LG001-B" not in text
+    assert squeezed("1 further unpaid invoices, unpaid CNY 3,000.50") in text
+    assert "CNY15,000.50" in text  # the totals still cover every invoice
