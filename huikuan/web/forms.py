@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from huikuan.collections.models import DisputeReason, InteractionKind, InteractionOutcome, PromiseMethod
 from huikuan.core.money import Money, TooManyDecimals, exponent, from_minor, to_minor
 from huikuan.customers.models import Grade
+from huikuan.web.form_html import FAST_FORM_RENDERER
 from huikuan.web.templatetags.huikuan_web import amount as amount_text
 
 ISO_DATE = "%Y-%m-%d"
@@ -28,6 +29,7 @@ class PanelForm(forms.Form):
     """
 
     id_prefix = "form"
+    default_renderer = FAST_FORM_RENDERER
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", f"{self.id_prefix}-%s")
@@ -37,11 +39,14 @@ class PanelForm(forms.Form):
 class ChoicesForm(forms.Form):
     """A form whose choice fields get their choices when it is made (from rows already read)."""
 
+    default_renderer = FAST_FORM_RENDERER
+
     def _choices_set(self, name: str, choices: list[tuple[Any, Any]]) -> None:
         cast(forms.ChoiceField, self.fields[name]).choices = choices
 
 
 class AgingForm(forms.Form):
+    default_renderer = FAST_FORM_RENDERER
     as_of = forms.DateField(
         label=_("As of"),
         required=False,
@@ -51,6 +56,7 @@ class AgingForm(forms.Form):
 
 
 class CustomerSearchForm(forms.Form):
+    default_renderer = FAST_FORM_RENDERER
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
     grade = forms.ChoiceField(
         label=_("Grade"), required=False, choices=[("", _("all grades")), *Grade.choices]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.apps import apps
@@ -30,7 +31,7 @@ from huikuan.accounts.access import customer_scope, scope_filter, user_sees_all
 from huikuan.collections.models import PromiseStatus, PromiseToPay, Task, TaskKind, TaskStatus
 from huikuan.core.models import AuditAction, AuditEntry
 from huikuan.core.money import CURRENCY_EXPONENTS, from_minor
-from huikuan.customers.models import Contact, Customer
+from huikuan.customers.models import Contact, Customer, Grade
 from huikuan.ledger.aging import DEFAULT_BUCKETS, bucket_labels
 from huikuan.ledger.models import Invoice, Payment
 from huikuan.messaging.models import OutboxMessage, OutboxStatus
@@ -71,6 +72,18 @@ class WorklistFilters:
     everyone: bool = False  # also work assigned to others (within the user's customers)
 
 
+@dataclass(frozen=True)
+class WorkCustomer:
+    """What a worklist row shows of its customer."""
+
+    code: str
+    name: str
+    grade: str
+
+    def get_grade_display(self) -> str:
+        return str(dict(Grade.choices).get(self.grade, self.grade))
+
+
 @dataclass
 class WorkItem:
     """One piece of work, as the database ordered it; :func:`worklist_fill` gives the items to be
@@ -83,19 +96,22 @@ class WorkItem:
     customer_code: str
     due_date: date | None
     priority: Priority
+    grade: str = ""  # the customer's
     # Filled for the items shown:
     kind_label: str = ""
     title: str = ""
     detail: str = ""
-    customer: Customer | None = None
-    task: Task | None = None
-    message: OutboxMessage | None = None
-    promise: PromiseToPay | None = None
+    customer: WorkCustomer | None = None
     links: dict[str, str] = field(default_factory=dict)  # the page's links for the row
 
     @property
     def currency(self) -> str:
         return self.priority.currency
+
+    @property
+    def source(self) -> str:
+        """Where the item comes from: "task", "message" or "promise"."""
+        return self.key.split("-", 1)[0]
 
 
 @dataclass
@@ -423,6 +439,7 @@ def worklist_build(
             record_id=pk,
             customer_id=customer_id,
             customer_code=code,
+            grade=grade,
             due_date=_as_date(due),
             priority=priority_compute(
                 overdue=from_minor(int(total), currency),
@@ -447,59 +464,84 @@ def worklist_build(
     )
 
 
+def _worklist_display_sql(ids: dict[str, list[int]]) -> tuple[str, list[Any]]:
+    """One query for what the shown rows display: (source, id, customer name, four texts, an
+    amount, a date; typed where empty, for PostgreSQL to unite the parts) — a task's title and kind; a message's subject, channel, template and stage;
+    a promise's currency, who promised, amount and date."""
+    from huikuan.dunning.models import DunningAction, Stage
+
+    customers = Customer._meta.db_table
+    selects, params = [], []
+
+    def within(column: str, values: list[int]) -> str:
+        params.extend(values)
+        return f"{column} IN ({', '.join(['%s'] * len(values))})"
+
+    if ids["task"]:
+        selects.append(
+            "SELECT 'task', t.id, c.name, t.title, t.kind, NULL, NULL, CAST(NULL AS bigint), CAST(NULL AS date) "
+            f"FROM {Task._meta.db_table} t JOIN {customers} c ON c.id = t.customer_id "
+            f"WHERE {within('t.id', ids['task'])}"
+        )
+    if ids["message"]:
+        selects.append(
+            "SELECT 'message', m.id, c.name, m.subject, m.channel, m.template_key, s.name, "
+            "CAST(NULL AS bigint), CAST(NULL AS date) "
+            f"FROM {OutboxMessage._meta.db_table} m JOIN {customers} c ON c.id = m.customer_id "
+            f"LEFT JOIN {DunningAction._meta.db_table} a ON a.id = m.action_id "
+            f"LEFT JOIN {Stage._meta.db_table} s ON s.id = a.stage_id "
+            f"WHERE {within('m.id', ids['message'])}"
+        )
+    if ids["promise"]:
+        selects.append(
+            "SELECT 'promise', p.id, c.name, p.currency, p.promised_by, CAST(NULL AS varchar), "
+            "CAST(NULL AS varchar), p.amount_minor, "
+            f"p.promised_date FROM {PromiseToPay._meta.db_table} p "
+            f"JOIN {customers} c ON c.id = p.customer_id WHERE {within('p.id', ids['promise'])}"
+        )
+    return " UNION ALL ".join(selects), params
+
+
 def worklist_fill(*, items: Sequence[WorkItem], as_of: date) -> None:
-    """Give the items to be shown their records, customers, titles and details (three queries)."""
+    """Give the items to be shown their customers, titles and details (one query, values only:
+    building model objects for a page of rows cost more than reading them)."""
+    if not items:
+        return
+    from huikuan.messaging.models import MessageChannel
+
     labels = dict(worklist_kind_choices())
+    channels = {value: str(label) for value, label in MessageChannel.choices}
     ids: dict[str, list[int]] = {"task": [], "message": [], "promise": []}
     for item in items:
-        ids[item.key.split("-", 1)[0]].append(item.record_id)
-    tasks = (
-        Task.objects.filter(pk__in=ids["task"])
-        .select_related("customer", "customer__collector")
-        .defer("script")
-        .in_bulk()
-        if ids["task"]
-        else {}
-    )
-    messages = (
-        OutboxMessage.objects.filter(pk__in=ids["message"])
-        .select_related("customer", "customer__collector", "action__stage")
-        .defer("body_text", "body_html", "last_error")  # the message itself is not shown here
-        .in_bulk()
-        if ids["message"]
-        else {}
-    )
-    promises = (
-        PromiseToPay.objects.filter(pk__in=ids["promise"])
-        .select_related("customer", "customer__collector")
-        .in_bulk()
-        if ids["promise"]
-        else {}
-    )
+        ids[item.source].append(item.record_id)
+    sql, params = _worklist_display_sql(ids)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        shown = {(row[0], row[1]): row[2:] for row in cursor.fetchall()}
     for item in items:
+        name, first, second, third, stage, amount_minor, day = shown[(item.source, item.record_id)]
         item.kind_label = labels.get(item.kind, item.kind)
-        if item.key.startswith("task-"):
-            task = tasks[item.record_id]
-            item.task, item.customer, item.title = task, task.customer, task.title
-        elif item.key.startswith("message-"):
-            message = messages[item.record_id]
-            stage = message.action.stage.name if message.action else message.template_key
-            item.message, item.customer, item.detail = message, message.customer, message.subject
+        item.customer = WorkCustomer(code=item.customer_code, name=name, grade=item.grade)
+        if item.source == "task":
+            item.title = first
+        elif item.source == "message":
+            item.detail = first
             item.title = _("%(stage)s by %(channel)s awaits approval") % {
-                "stage": stage,
-                "channel": message.get_channel_display(),
+                "stage": stage or third,
+                "channel": channels.get(second, second),
             }
         else:
-            promise = promises[item.record_id]
-            item.promise, item.customer, item.detail = promise, promise.customer, promise.promised_by
+            currency, promised_date = first, _as_date(day)
+            assert promised_date is not None
+            item.detail = second
             item.title = (
                 _("Promised %(amount)s %(currency)s for today")
-                if promise.promised_date == as_of
+                if promised_date == as_of
                 else _("Promised %(amount)s %(currency)s for %(date)s: check the payment")
             ) % {
-                "amount": amount_format(from_minor(promise.amount_minor, promise.currency), promise.currency),
-                "currency": promise.currency,
-                "date": date_format(promise.promised_date, "SHORT_DATE_FORMAT"),
+                "amount": amount_format(from_minor(int(amount_minor), currency), currency),
+                "currency": currency,
+                "date": date_format(promised_date, "SHORT_DATE_FORMAT"),
             }
 
 
@@ -626,7 +668,7 @@ class TimelineEvent:
     status_code: str = ""  # for styling: the record's status value
     who: str = ""
     dated_only: bool = False  # ``at`` is a business date, not a moment
-    record: Any = None
+    record_id: int | None = None  # the message's, call's, promise's … id
 
 
 def _person(user: Any) -> str:
@@ -692,310 +734,351 @@ def _person_fields(via: str) -> tuple[str, ...]:
     return (f"{via}__first_name", f"{via}__last_name", f"{via}__username")
 
 
+# The columns every part of the timeline's query has, in order: what happened (a tag), the
+# record's id, three moments, two dates, ten texts, four whole numbers, and a person's names.
+_TIMELINE_COLUMNS = (
+    ("at", 3, "timestamp with time zone"),
+    ("day", 2, "date"),
+    ("text", 10, "varchar"),
+    ("number", 4, "bigint"),
+    ("person", 3, "varchar"),
+)
+
+
+def _timeline_part(tag: str, table: str, values: dict[str, str], joins: str, where: str, order: str) -> str:
+    """One part of the timeline's query: ``values`` names the columns it fills (``at1``, ``text3``
+    …), every other column is an empty one of its type (PostgreSQL unites parts by type)."""
+    columns = [f"'{tag}'", "r.id"]
+    for name, count, sql_type in _TIMELINE_COLUMNS:
+        for n in range(1, count + 1):
+            columns.append(values.get(f"{name}{n}", f"CAST(NULL AS {sql_type})"))
+    return (
+        f"SELECT * FROM (SELECT {', '.join(columns)} FROM {table} r {joins} "
+        f"WHERE r.customer_id = %s{where} ORDER BY {order} LIMIT %s) {tag}s"
+    )
+
+
+def _timeline_sql(*, customer_id: int, limit: int) -> tuple[str, list[Any]]:
+    """The latest ``limit`` records of each kind the timeline shows, in one query."""
+    from django.contrib.auth import get_user_model
+
+    from huikuan.collections.models import Dispute, Instalment, InstalmentPlan, Interaction
+    from huikuan.dunning.models import DunningAction, Stage
+    from huikuan.ledger.models import Statement
+
+    users = get_user_model()._meta.db_table
+    contacts = Contact._meta.db_table
+
+    def person(column: str) -> tuple[dict[str, str], str]:
+        return (
+            {"person1": "u.first_name", "person2": "u.last_name", "person3": "u.username"},
+            f"LEFT JOIN {users} u ON u.id = r.{column}",
+        )
+
+    parts: list[tuple[str, str, dict[str, str], str, str, str]] = []
+    who, join = person("approved_by_id")
+    parts.append((
+        "message", OutboxMessage._meta.db_table,
+        {"at1": "r.sent_at", "at2": "r.created_at", "text1": "r.channel", "text2": "r.status",
+         "text3": "r.subject", "text4": "r.template_key", "text5": "r.recipient",
+         "text6": "r.tracking_number", "text7": "r.last_error", "text8": "c.name", "text9": "s.name", **who},
+        f"{join} LEFT JOIN {contacts} c ON c.id = r.contact_id "
+        f"LEFT JOIN {DunningAction._meta.db_table} a ON a.id = r.action_id "
+        f"LEFT JOIN {Stage._meta.db_table} s ON s.id = a.stage_id",
+        "", "r.created_at DESC, r.id DESC",
+    ))  # fmt: skip
+    who, join = person("user_id")
+    parts.append((
+        "interaction", Interaction._meta.db_table,
+        {"at1": "r.occurred_at", "day1": "r.next_action_date", "text1": "r.kind", "text2": "r.outcome",
+         "text3": "r.notes", "text4": "c.name", **who},
+        f"{join} LEFT JOIN {contacts} c ON c.id = r.contact_id", "", "r.occurred_at DESC, r.id DESC",
+    ))  # fmt: skip
+    who, join = person("created_by_id")
+    parts.append((
+        "promise", PromiseToPay._meta.db_table,
+        {"at1": "r.created_at", "day1": "r.promised_date", "text1": "r.currency", "text2": "r.promised_by",
+         "text3": "r.method", "text4": "r.if_broken", "text5": "r.status", "number1": "r.amount_minor",
+         "number2": "r.paid_minor", **who},
+        join, "", "r.created_at DESC, r.id DESC",
+    ))  # fmt: skip
+    who, join = person("raised_by_id")
+    parts.append((
+        "dispute", Dispute._meta.db_table,
+        {"at1": "r.created_at", "text1": "r.reason", "text2": "r.notes", "text3": "r.status",
+         "text4": "r.source", "text5": "i.number", **who},
+        f"{join} JOIN {Invoice._meta.db_table} i ON i.id = r.invoice_id", "", "r.created_at DESC, r.id DESC",
+    ))  # fmt: skip
+    parts.append((
+        "payment", Payment._meta.db_table,
+        {"day1": "r.received_date", "text1": "r.currency", "text2": "r.method", "text3": "r.reference",
+         "number1": "r.amount_minor", "number2": "r.unapplied_minor"},
+        "", "", "r.received_date DESC, r.id DESC",
+    ))  # fmt: skip
+    who, join = person("created_by_id")
+    parts.append((
+        "plan", InstalmentPlan._meta.db_table,
+        {"at1": "r.created_at", "day1": "r.start_date", "text1": "r.currency", "text2": "r.notes",
+         "text3": "r.status", "number1": "r.principal_minor", "number2": "r.fee_minor",
+         "number3": "r.interest_minor",
+         "number4": f"(SELECT COUNT(*) FROM {Instalment._meta.db_table} n WHERE n.plan_id = r.id)", **who},
+        join, "", "r.created_at DESC, r.id DESC",
+    ))  # fmt: skip
+    parts.append((
+        "statement", Statement._meta.db_table,
+        {"at1": "r.responded_at", "at2": "r.sent_at", "at3": "r.created_at", "day1": "r.period_end_date",
+         "text1": "r.currency", "text2": "r.responder_name", "text3": "r.response_note", "text4": "r.status",
+         "number1": "r.closing_minor"},
+        "", "", "r.created_at DESC, r.id DESC",
+    ))  # fmt: skip
+    who, join = person("actor_id")
+    shown = ", ".join(["%s"] * len(_SHOWN_ON_THEIR_OWN))
+    parts.append((
+        "change", AuditEntry._meta.db_table,
+        {"at1": "r.at", "text1": "r.entity", "text2": "r.entity_id", "text3": "r.action",
+         "text4": "CAST(r.before AS text)", "text5": "CAST(r.after AS text)", "text6": "r.actor_label", **who},
+        join, f" AND NOT (r.action = %s AND r.entity IN ({shown}))", "r.at DESC, r.id DESC",
+    ))  # fmt: skip
+    selects: list[str] = []
+    params: list[Any] = []
+    for tag, table, values, joins, where, order in parts:
+        selects.append(_timeline_part(tag, table, values, joins, where, order))
+        params.append(customer_id)
+        if tag == "change":
+            params += [AuditAction.CREATE, *_SHOWN_ON_THEIR_OWN]
+        params.append(limit)
+    return " UNION ALL ".join(selects), params
+
+
+def _moment(value: Any) -> datetime:
+    """A moment as the database handed it over (SQLite: text in UTC), aware."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if timezone.is_naive(value):
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+def _person_named(first: str | None, last: str | None, username: str | None) -> str:
+    """What :func:`_person` says of a user, from the user's names."""
+    if username is None:
+        return ""
+    return (f"{first or ''} {last or ''}".strip() or username).strip()
+
+
+def _choices(model: Any, name: str) -> dict[str, str]:
+    return {value: str(label) for value, label in model._meta.get_field(name).flatchoices}
+
+
 def customer_timeline(*, customer: Customer, limit: int = 50) -> list[TimelineEvent]:
     """Return the customer's latest ``limit`` events of every kind, newest first.
 
-    One query per kind of record (messages, calls/visits/notes, promises, disputes, payments,
-    plans, statements, other changes), each bounded by ``limit``, whatever the number of events,
-    and each reading only the columns an event shows.
+    One query for every kind of record (messages, calls/visits/notes, promises, disputes,
+    payments, plans, statements, other changes), each kind bounded by ``limit`` whatever the
+    number of events, reading only the columns an event shows.
     """
     from huikuan.collections.models import Dispute, InstalmentPlan, Interaction
     from huikuan.ledger.models import Statement
 
     limit = max(1, min(limit, TIMELINE_MAX))
+    sql, params = _timeline_sql(customer_id=customer.pk, limit=limit)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    shown: dict[tuple[Any, str], dict[str, str]] = {}
+
+    def label(model: Any, name: str, value: str) -> str:
+        labels = shown.get((model, name))
+        if labels is None:
+            labels = shown[(model, name)] = _choices(model, name)
+        return labels.get(value, value)
+
     events: list[TimelineEvent] = []
-    messages = (
-        OutboxMessage.objects.filter(customer=customer)
-        .select_related("contact", "action__stage", "approved_by")
-        .only(
-            "created_at",
-            "sent_at",
-            "channel",
-            "status",
-            "subject",
-            "template_key",
-            "recipient",
-            "tracking_number",
-            "last_error",
-            "contact__name",
-            "action__stage__name",
-            *_person_fields("approved_by"),
-        )
-        .order_by("-created_at", "-id")[:limit]
-    )
-    for message in messages:
-        stage = message.action.stage.name if message.action else message.template_key
-        events.append(
-            TimelineEvent(
-                at=message.sent_at or message.created_at,
-                kind="message",
-                label=str(message.get_channel_display()),
-                title=message.subject or stage,
-                detail=" · ".join(
-                    part
-                    for part in (
-                        message.recipient or (message.contact.name if message.contact else ""),
-                        message.tracking_number,
-                        message.last_error if message.status == OutboxStatus.FAILED else "",
-                    )
-                    if part
-                ),
-                status=str(message.get_status_display()),
-                status_code=message.status,
-                who=_person(message.approved_by),
-                record=message,
-            )
-        )
-    interactions = (
-        Interaction.objects.filter(customer=customer)
-        .select_related("user", "contact")
-        .only(
-            "occurred_at",
-            "kind",
-            "outcome",
-            "notes",
-            "next_action_date",
-            "contact__name",
-            *_person_fields("user"),
-        )
-        .order_by("-occurred_at", "-id")[:limit]
-    )
-    for interaction in interactions:
-        events.append(
-            TimelineEvent(
-                at=interaction.occurred_at,
-                kind=interaction.kind.lower(),
-                label=str(interaction.get_kind_display()),
-                title=" · ".join(
-                    part
-                    for part in (
-                        str(interaction.get_outcome_display()) if interaction.outcome else "",
-                        interaction.contact.name if interaction.contact else "",
-                    )
-                    if part
-                ),
-                detail=interaction.notes,
-                status=(
-                    _("next action %(date)s")
-                    % {"date": date_format(interaction.next_action_date, "SHORT_DATE_FORMAT")}
-                    if interaction.next_action_date
-                    else ""
-                ),
-                who=_person(interaction.user),
-                record=interaction,
-            )
-        )
-    promises = (
-        PromiseToPay.objects.filter(customer=customer)
-        .select_related("created_by")
-        .only(
-            "created_at",
-            "amount_minor",
-            "currency",
-            "promised_date",
-            "promised_by",
-            "method",
-            "paid_minor",
-            "if_broken",
-            "status",
-            *_person_fields("created_by"),
-        )
-        .order_by("-created_at", "-id")[:limit]
-    )
-    for promise in promises:
-        events.append(
-            TimelineEvent(
-                at=promise.created_at,
-                kind="promise",
-                label=_("promise to pay"),
-                title=_("%(amount)s by %(date)s")
-                % {
-                    "amount": _money_text(promise.amount_minor, promise.currency),
-                    "date": date_format(promise.promised_date, "SHORT_DATE_FORMAT"),
-                },
-                detail=" · ".join(
-                    part
-                    for part in (
-                        promise.promised_by,
-                        str(promise.get_method_display()),
-                        _("paid %(amount)s") % {"amount": _money_text(promise.paid_minor, promise.currency)}
-                        if promise.paid_minor
-                        else "",
-                        promise.if_broken,
-                    )
-                    if part
-                ),
-                status=str(promise.get_status_display()),
-                status_code=promise.status,
-                who=_person(promise.created_by),
-                record=promise,
-            )
-        )
-    disputes = (
-        Dispute.objects.filter(customer=customer)
-        .select_related("invoice", "raised_by")
-        .only(
-            "created_at",
-            "reason",
-            "notes",
-            "status",
-            "source",
-            "invoice__number",
-            *_person_fields("raised_by"),
-        )
-        .order_by("-created_at", "-id")[:limit]
-    )
-    for dispute in disputes:
-        events.append(
-            TimelineEvent(
-                at=dispute.created_at,
-                kind="dispute",
-                label=_("dispute"),
-                title=_("%(invoice)s: %(reason)s")
-                % {"invoice": dispute.invoice.number, "reason": dispute.get_reason_display()},
-                detail=dispute.notes,
-                status=str(dispute.get_status_display()),
-                status_code=dispute.status,
-                who=_("the customer, through the portal")
-                if dispute.source == "PORTAL"
-                else _person(dispute.raised_by),
-                record=dispute,
-            )
-        )
-    payments = (
-        Payment.objects.filter(customer=customer)
-        .only("received_date", "amount_minor", "currency", "method", "reference", "unapplied_minor")
-        .order_by("-received_date", "-id")[:limit]
-    )
-    for payment in payments:
-        events.append(
-            TimelineEvent(
-                at=_day_start(payment.received_date),
-                kind="payment",
-                label=_("payment"),
-                title=_money_text(payment.amount_minor, payment.currency),
-                detail=" · ".join(
-                    part for part in (str(payment.get_method_display()), payment.reference) if part
-                ),
-                status=_("%(amount)s unapplied")
-                % {"amount": _money_text(payment.unapplied_minor, payment.currency)}
-                if payment.unapplied_minor
-                else "",
-                dated_only=True,
-                record=payment,
-            )
-        )
-    plans = (
-        InstalmentPlan.objects.filter(customer=customer)
-        .select_related("created_by")
-        .only(
-            "created_at",
-            "principal_minor",
-            "fee_minor",
-            "interest_minor",
-            "currency",
-            "start_date",
-            "notes",
-            "status",
-            *_person_fields("created_by"),
-        )
-        .annotate(instalment_count=Count("instalments"))
-        .order_by("-created_at", "-id")[:limit]
-    )
-    for plan in plans:
-        events.append(
-            TimelineEvent(
-                at=plan.created_at,
-                kind="plan",
-                label=_("instalment plan"),
-                title=ngettext(
-                    "%(amount)s in %(count)s instalment from %(date)s",
-                    "%(amount)s in %(count)s instalments from %(date)s",
-                    plan.instalment_count,
+    for row in rows:
+        tag, pk = row[0], row[1]
+        day: Any = _as_date(row[5])
+        # The first moment a part gives (a message: sent, else made); a payment has a date only.
+        at = _day_start(day) if tag == "payment" else _moment(row[2] or row[3] or row[4])
+        text = row[7:17]
+        number = row[17:21]
+        who = _person_named(*row[21:24])
+        if tag == "message":
+            channel, status, subject, template_key, recipient, tracking, error, contact, stage = text[:9]
+            events.append(
+                TimelineEvent(
+                    at=at,
+                    kind="message",
+                    label=label(OutboxMessage, "channel", channel),
+                    title=subject or stage or template_key,
+                    detail=" · ".join(
+                        part
+                        for part in (
+                            recipient or contact or "",
+                            tracking,
+                            error if status == OutboxStatus.FAILED else "",
+                        )
+                        if part
+                    ),
+                    status=label(OutboxMessage, "status", status),
+                    status_code=status,
+                    who=who,
+                    record_id=pk,
                 )
-                % {
-                    "amount": _money_text(
-                        plan.principal_minor + plan.fee_minor + plan.interest_minor, plan.currency
-                    )
-                    if plan.currency
+            )
+        elif tag == "interaction":
+            kind, outcome, notes, contact = text[:4]
+            events.append(
+                TimelineEvent(
+                    at=at,
+                    kind=kind.lower(),
+                    label=label(Interaction, "kind", kind),
+                    title=" · ".join(
+                        part
+                        for part in (label(Interaction, "outcome", outcome) if outcome else "", contact or "")
+                        if part
+                    ),
+                    detail=notes,
+                    status=(
+                        _("next action %(date)s") % {"date": date_format(day, "SHORT_DATE_FORMAT")}
+                        if day
+                        else ""
+                    ),
+                    who=who,
+                    record_id=pk,
+                )
+            )
+        elif tag == "promise":
+            currency, promised_by, method, if_broken, status = text[:5]
+            amount_minor, paid_minor = number[0], number[1]
+            events.append(
+                TimelineEvent(
+                    at=at,
+                    kind="promise",
+                    label=_("promise to pay"),
+                    title=_("%(amount)s by %(date)s")
+                    % {
+                        "amount": _money_text(amount_minor, currency),
+                        "date": date_format(day, "SHORT_DATE_FORMAT"),
+                    },
+                    detail=" · ".join(
+                        part
+                        for part in (
+                            promised_by,
+                            label(PromiseToPay, "method", method),
+                            _("paid %(amount)s") % {"amount": _money_text(paid_minor, currency)}
+                            if paid_minor
+                            else "",
+                            if_broken,
+                        )
+                        if part
+                    ),
+                    status=label(PromiseToPay, "status", status),
+                    status_code=status,
+                    who=who,
+                    record_id=pk,
+                )
+            )
+        elif tag == "dispute":
+            reason, notes, status, source, invoice_number = text[:5]
+            events.append(
+                TimelineEvent(
+                    at=at,
+                    kind="dispute",
+                    label=_("dispute"),
+                    title=_("%(invoice)s: %(reason)s")
+                    % {"invoice": invoice_number, "reason": label(Dispute, "reason", reason)},
+                    detail=notes,
+                    status=label(Dispute, "status", status),
+                    status_code=status,
+                    who=_("the customer, through the portal") if source == "PORTAL" else who,
+                    record_id=pk,
+                )
+            )
+        elif tag == "payment":
+            currency, method, reference = text[:3]
+            amount_minor, unapplied_minor = number[0], number[1]
+            events.append(
+                TimelineEvent(
+                    at=at,
+                    kind="payment",
+                    label=_("payment"),
+                    title=_money_text(amount_minor, currency),
+                    detail=" · ".join(part for part in (label(Payment, "method", method), reference) if part),
+                    status=_("%(amount)s unapplied") % {"amount": _money_text(unapplied_minor, currency)}
+                    if unapplied_minor
                     else "",
-                    "count": plan.instalment_count,
-                    "date": date_format(plan.start_date, "SHORT_DATE_FORMAT"),
-                },
-                detail=plan.notes,
-                status=str(plan.get_status_display()),
-                status_code=plan.status,
-                who=_person(plan.created_by),
-                record=plan,
+                    dated_only=True,
+                    record_id=pk,
+                )
             )
-        )
-    statements = (
-        Statement.objects.filter(customer=customer)
-        .only(
-            "created_at",
-            "sent_at",
-            "responded_at",
-            "period_end_date",
-            "closing_minor",
-            "currency",
-            "responder_name",
-            "response_note",
-            "status",
-        )
-        .order_by("-created_at", "-id")[:limit]
-    )
-    for statement in statements:
-        events.append(
-            TimelineEvent(
-                at=statement.responded_at or statement.sent_at or statement.created_at,
-                kind="statement",
-                label=_("statement"),
-                title=_("%(month)s, closing balance %(amount)s")
-                % {
-                    "month": date_format(statement.period_end_date, "YEAR_MONTH_FORMAT"),
-                    "amount": _money_text(statement.closing_minor, statement.currency),
-                },
-                detail=" · ".join(
-                    part for part in (statement.responder_name, statement.response_note) if part
-                ),
-                status=str(statement.get_status_display()),
-                status_code=statement.status,
-                record=statement,
+        elif tag == "plan":
+            currency, notes, status = text[:3]
+            principal, fee, interest, count = (int(value or 0) for value in number)
+            events.append(
+                TimelineEvent(
+                    at=at,
+                    kind="plan",
+                    label=_("instalment plan"),
+                    title=ngettext(
+                        "%(amount)s in %(count)s instalment from %(date)s",
+                        "%(amount)s in %(count)s instalments from %(date)s",
+                        count,
+                    )
+                    % {
+                        "amount": _money_text(principal + fee + interest, currency) if currency else "",
+                        "count": count,
+                        "date": date_format(day, "SHORT_DATE_FORMAT"),
+                    },
+                    detail=notes,
+                    status=label(InstalmentPlan, "status", status),
+                    status_code=status,
+                    who=who,
+                    record_id=pk,
+                )
             )
-        )
-    changes = (
-        AuditEntry.objects.filter(customer=customer)
-        .exclude(action=AuditAction.CREATE, entity__in=_SHOWN_ON_THEIR_OWN)
-        .select_related("actor")
-        .only(
-            "at",
-            "entity",
-            "entity_id",
-            "action",
-            "before",
-            "after",
-            "actor_label",
-            *_person_fields("actor"),
-        )
-        .order_by("-at", "-id")[:limit]
-    )
-    for entry in changes:
-        events.append(
-            TimelineEvent(
-                at=entry.at,
-                kind="change",
-                label=_("change"),
-                title=_("%(record)s %(id)s %(action)s")
-                % {
-                    "record": _record_name(entry.entity),
-                    "id": entry.entity_id,
-                    "action": entry.get_action_display(),
-                },
-                detail=_audit_change_text(entry),
-                who=_person(entry.actor) or entry.actor_label,
-                record=entry,
+        elif tag == "statement":
+            currency, responder, note, status = text[:4]
+            events.append(
+                TimelineEvent(
+                    at=at,
+                    kind="statement",
+                    label=_("statement"),
+                    title=_("%(month)s, closing balance %(amount)s")
+                    % {
+                        "month": date_format(day, "YEAR_MONTH_FORMAT"),
+                        "amount": _money_text(number[0], currency),
+                    },
+                    detail=" · ".join(part for part in (responder, note) if part),
+                    status=label(Statement, "status", status),
+                    status_code=status,
+                    record_id=pk,
+                )
             )
-        )
+        else:
+            entity, entity_id, action, before, after, actor_label = text[:6]
+            entry = AuditEntry(
+                entity=entity,
+                entity_id=entity_id,
+                action=action,
+                before=json.loads(before) if before is not None else None,
+                after=json.loads(after) if after is not None else None,
+            )
+            events.append(
+                TimelineEvent(
+                    at=at,
+                    kind="change",
+                    label=_("change"),
+                    title=_("%(record)s %(id)s %(action)s")
+                    % {
+                        "record": _record_name(entity),
+                        "id": entity_id,
+                        "action": label(AuditEntry, "action", action),
+                    },
+                    detail=_audit_change_text(entry),
+                    who=who or actor_label,
+                    record_id=pk,
+                )
+            )
     events.sort(key=lambda event: event.at, reverse=True)
     return events[:limit]
 

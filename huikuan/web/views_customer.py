@@ -50,6 +50,7 @@ from huikuan.web.selectors import (
     customer_position,
     customer_timeline,
 )
+from huikuan.web.timeline_html import timeline_events_html
 from huikuan.web.views_worklist import htmx_of, page_as_of
 
 OPEN_INVOICES_SHOWN = 200
@@ -201,12 +202,21 @@ def _context(
         "open_invoices_limit": OPEN_INVOICES_SHOWN,
         "tasks": tasks,
         "task": task,
-        "timeline": customer_timeline(customer=customer, limit=limit),
-        "timeline_limit": limit,
-        "timeline_more": limit + TIMELINE_STEP,
+        **_timeline(customer, limit),
         "documents": _documents(customer),
         "nav": "customers",
         **_forms(request, customer, invoices=invoices, contacts=contacts, task=task, bound=bound),
+    }
+
+
+def _timeline(customer: Customer, limit: int) -> dict[str, Any]:
+    """The timeline's latest ``limit`` events, and their HTML."""
+    events = customer_timeline(customer=customer, limit=limit)
+    return {
+        "timeline": events,
+        "timeline_html": timeline_events_html(events),
+        "timeline_limit": limit,
+        "timeline_more": limit + TIMELINE_STEP,
     }
 
 
@@ -241,12 +251,7 @@ def customer_timeline_more(request: HttpRequest, code: str) -> HttpResponse:
         limit = max(TIMELINE_SHOWN, min(int(request.GET.get("limit", TIMELINE_SHOWN)), 500))
     except ValueError:
         limit = TIMELINE_SHOWN
-    context = {
-        "customer": customer,
-        "timeline": customer_timeline(customer=customer, limit=limit),
-        "timeline_limit": limit,
-        "timeline_more": limit + TIMELINE_STEP,
-    }
+    context = {"customer": customer, **_timeline(customer, limit)}
     return render(request, "web/_customer_timeline.html", context)
 
 

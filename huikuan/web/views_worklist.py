@@ -39,6 +39,7 @@ from huikuan.web.selectors import (
     worklist_fill,
     worklist_kind_choices,
 )
+from huikuan.web.worklist_html import worklist_rows_html
 
 # The list opens on its first 50 items, highest priority first; "Show more" adds 50 at a time
 # (a collector works top-down). ``shown`` in the address keeps how many are on screen, up to
@@ -91,8 +92,8 @@ def _links_add(items: list[WorkItem]) -> None:
     skip = _link_maker("web:task_skip", "987654321")
     for item in items:
         item.links = {"customer": customer(item.customer_code)}
-        if item.task is not None:
-            item.links |= {"done": done(item.task.pk), "skip": skip(item.task.pk)}
+        if item.source == "task":
+            item.links |= {"done": done(item.record_id), "skip": skip(item.record_id)}
 
 
 def _number(value: str | None, *, default: int, low: int, high: int) -> int:
@@ -154,6 +155,11 @@ def worklist(request: HttpRequest) -> HttpResponse:
         return "&".join(part for part in (filters_query, shown_part) if part)
 
     end = work.offset + len(work.items)
+    page_query = showing(max(ITEMS_STEP, end))
+    # One hidden field for the many forms of the rows, made once.
+    csrf_input = format_html(
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request)
+    )
     context = {
         "form": form,
         "as_of": as_of,
@@ -161,15 +167,17 @@ def worklist(request: HttpRequest) -> HttpResponse:
         "worklist": work,
         "page": work.items,
         # Forms carry the filters and how many rows are on screen, to come back to the same list.
-        "page_query": showing(max(ITEMS_STEP, end)),
+        "page_query": page_query,
+        "rows": worklist_rows_html(
+            work.items,
+            page_query=page_query,
+            messages_url=reverse("web:worklist_messages"),
+            csrf_input=csrf_input,
+        ),
         "more": work.more and end < SHOWN_MAX,
         "more_query": showing(end + ITEMS_STEP),
         "more_offset": end,
         "total": work.total,
-        # One hidden field for the many forms of the rows, made once.
-        "csrf_input": format_html(
-            '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request)
-        ),
         "nav": "worklist",
     }
     return render(request, template, context)
