@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from hypothesis import given
@@ -101,3 +102,31 @@ def test_every_record_gets_one_type_a_bounded_confidence_and_evidence(record):
     assert 0 <= found.confidence <= 100
     assert found.evidence and all(isinstance(item["code"], str) for item in found.evidence)
     assert (found.confidence == 0) == (found.debtor_type == UNDETERMINED)
+
+
+silent_breaker = st.builds(
+    facts,
+    promises_made=st.integers(1, 10),
+    promises_broken=st.integers(1, 10),
+    last_broken_date=st.dates(min_value=date(2024, 1, 1), max_value=date(2024, 5, 1)),
+    last_reached_date=st.one_of(st.none(), st.dates(min_value=date(2023, 7, 1), max_value=date(2024, 1, 1))),
+    unanswered_since_reached=st.integers(2, 10),
+)
+
+
+@given(silent_breaker, st.integers(1, 5))
+def test_another_broken_promise_never_makes_a_silent_debtor_look_less_malicious(record, more):
+    before = debtor_classify(record)
+    after = debtor_classify(replace(record, promises_broken=record.promises_broken + more))
+
+    assert before.debtor_type == after.debtor_type == MALICIOUS
+    assert after.confidence >= before.confidence
+
+
+@given(silent_breaker, st.dates(min_value=date(2023, 7, 1), max_value=date(2023, 12, 31)))
+def test_a_dispute_raised_before_the_promises_broke_always_puts_the_complaint_first(record, opened):
+    disputed = replace(
+        record, disputes_open=1, first_open_dispute_date=opened, first_broken_date=date(2024, 1, 1)
+    )
+
+    assert debtor_classify(disputed).debtor_type == REASON_BASED
