@@ -26,6 +26,13 @@ DUNNING_RUN_TASK = "huikuan.dunning.tasks.dunning_run_task"
 COLLECTIONS_REVIEW_TASK = "huikuan.collections.review"
 OUTBOX_DELIVER_TASK = "huikuan.messaging.outbox_deliver"
 LETTER_BATCH_TASK = "huikuan.messaging.letter_batch"
+CREDIT_RATE_TASK = "huikuan.customers.credit_rate"
+DEBTORS_CLASSIFY_TASK = "huikuan.insights.classify"
+
+# What prepares the day's run, in order, each this many minutes after the collections review:
+# ratings and overrides that ran out (a grade picks the policy), then debtor types (a type can
+# shorten the ladder). Each is safe to repeat and none holds the run back when it fails.
+BEFORE_RUN_TASKS = ((COLLECTIONS_REVIEW_TASK, 0), (CREDIT_RATE_TASK, 5), (DEBTORS_CLASSIFY_TASK, 10))
 
 # Without a broker nothing is sent anywhere; an in-memory transport keeps Celery from looking
 # for a RabbitMQ server on localhost, its built-in default.
@@ -51,6 +58,12 @@ class Schedule:
         minutes = self.dunning_run_at.hour * 60 + self.dunning_run_at.minute - REVIEW_MINUTES_BEFORE_RUN
         return time(*divmod(max(minutes, 0), 60))
 
+
+BEFORE_RUN_ENTRIES = {
+    COLLECTIONS_REVIEW_TASK: "collections-review-daily",
+    CREDIT_RATE_TASK: "credit-rate-daily",
+    DEBTORS_CLASSIFY_TASK: "debtors-classify-daily",
+}
 
 # Beat sends the review this many minutes before the run (never before midnight), so that a broken
 # plan's invoices are back in the same day's run. The in-process worker does the review inside the
@@ -88,11 +101,12 @@ def schedule_from_settings() -> Schedule:
 
 def beat_schedule(schedule: Schedule) -> dict[str, dict[str, Any]]:
     """Return Celery beat's entries for this schedule (crontab times are in the company zone)."""
-    return {
-        "collections-review-daily": {
-            "task": COLLECTIONS_REVIEW_TASK,
-            "schedule": crontab(hour=schedule.review_time.hour, minute=schedule.review_time.minute),
-        },
+    entries: dict[str, dict[str, Any]] = {}
+    review_minutes = schedule.review_time.hour * 60 + schedule.review_time.minute
+    for task, after in BEFORE_RUN_TASKS:
+        hour, minute = divmod(min(review_minutes + after, 23 * 60 + 59), 60)
+        entries[BEFORE_RUN_ENTRIES[task]] = {"task": task, "schedule": crontab(hour=hour, minute=minute)}
+    return entries | {
         "dunning-run-daily": {
             "task": DUNNING_RUN_TASK,
             "schedule": crontab(hour=schedule.dunning_run_at.hour, minute=schedule.dunning_run_at.minute),

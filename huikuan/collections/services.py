@@ -992,13 +992,16 @@ def short_payments_to_tasks(*, as_of: date, since_days: int = SHORT_PAYMENT_TASK
 def collections_review(
     *, as_of: date, now: datetime | None = None, statements: bool = True
 ) -> dict[str, Any]:
-    """Do the day's collections review before the dunning run: promises kept or broken, plans
+    """Do the day's collections review before the dunning run: incentives taken or lapsed, promises kept or broken, plans
     completed or broken, short payments turned into tasks, statements unanswered, and in the first
     days of a month last month's statements issued and e-mailed (unless ``statements`` is False).
     Safe to repeat for a day."""
+    from huikuan.collections.incentives import incentives_review
     from huikuan.ledger.statements import statements_issue_monthly, statements_review
 
     result: dict[str, Any] = {
+        # First: a discount taken is booked before promises and plans look at what is still open.
+        "incentives": incentives_review(as_of=as_of),
         "promises": promises_review(as_of=as_of),
         "plans": plans_review(as_of=as_of),
         "short_payment_tasks": short_payments_to_tasks(as_of=as_of),

@@ -7,14 +7,16 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
+from huikuan.core.money import from_minor
 from huikuan.dunning.models import (
     Charge,
     ContractTerms,
     CreditHold,
     CustomerPolicy,
     DunningAction,
-    DunningActionInvoice,
     DunningRun,
     Policy,
     ReferenceRate,
@@ -63,16 +65,6 @@ class DunningRunAdmin(ReadOnlyAdmin):
                     "triggered_by", "finished_at"]  # fmt: skip
 
 
-class ActionInvoiceInline(admin.TabularInline):
-    model = DunningActionInvoice
-    extra = 0
-    raw_id_fields = ["invoice"]
-    can_delete = False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(DunningAction)
 class DunningActionAdmin(ReadOnlyAdmin):
     list_display = ["as_of", "customer", "currency", "stage", "policy_version", "amount_minor", "invoice_count",
@@ -80,7 +72,20 @@ class DunningActionAdmin(ReadOnlyAdmin):
     list_filter = ["as_of", "stage__policy", "stage__name"]
     search_fields = ["customer__code", "customer__name"]
     raw_id_fields = ["customer"]
-    inlines = [ActionInvoiceInline]
+    readonly_fields = ["invoices"]
+
+    @admin.display(description="invoices")
+    def invoices(self, action: DunningAction) -> str:
+        """The action's invoices as they stood that day (lines have a two-column key: no inline)."""
+        lines = action.invoice_lines.select_related("invoice").order_by(
+            "invoice__due_date", "invoice__number"
+        )
+        return format_html_join(
+            mark_safe("<br>"),
+            "{} · {} · {}",
+            ((line.invoice.number, from_minor(line.open_minor, line.invoice.currency), line.days_overdue)
+             for line in lines),
+        )  # fmt: skip
 
 
 @admin.register(CreditHold)

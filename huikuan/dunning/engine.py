@@ -96,6 +96,11 @@ def _date_plus_days_sql(day: str, days: str) -> str:
     return f"date({day}, '+' || {days} || ' days')"
 
 
+def _bytewise_sql() -> str:
+    """A COLLATE clause that makes PostgreSQL compare codes byte by byte rather than by locale."""
+    return ' COLLATE "C"' if _vendor() == "postgresql" else ""
+
+
 def _date_param_sql() -> str:
     return "CAST(%s AS date)" if _vendor() == "postgresql" else "%s"
 
@@ -237,7 +242,7 @@ def _candidates_create(
           AND x.invoice_id NOT IN (SELECT ii.invoice_id FROM collections_instalmentplan_invoices ii
                                    JOIN collections_instalmentplan ip ON ip.id = ii.instalmentplan_id
                                    WHERE ip.status = 'ACTIVE')
-        ORDER BY x.customer_id, x.currency
+        ORDER BY x.customer_id, x.currency{_bytewise_sql()}
     """
     all_params: list[Any] = [
         as_of, *grade_params, False, CustomerStatus.LEGAL, CustomerStatus.CLOSED, *countries,
@@ -310,6 +315,9 @@ def _actions_insert(cursor: Any, *, ladder: _Ladder, run_id: int, as_of: date) -
 
 def _lines_and_levels_insert(cursor: Any, *, run_id: int, as_of: date) -> None:
     """Record every invoice of every action and move each invoice to its new level."""
+    if _vendor() == "postgresql":
+        _lines_and_levels_write_postgresql(cursor, run_id=run_id, as_of=as_of)
+        return
     cursor.execute(
         """
         INSERT INTO dunning_dunningactioninvoice (action_id, invoice_id, open_minor, days_overdue, level)
@@ -320,9 +328,6 @@ def _lines_and_levels_insert(cursor: Any, *, run_id: int, as_of: date) -> None:
         """,
         [run_id],
     )
-    if _vendor() == "postgresql":
-        _levels_write_postgresql(cursor, run_id=run_id, as_of=as_of)
-        return
     # CROSS JOIN keeps SQLite reading the candidates in order and looking each action up by its
     # unique index; the levels are sorted by invoice so that they append to the level table (SQLite:
     # its rowid). The WHERE also tells SQLite's parser the upsert's ON CONFLICT from a join's ON.
@@ -340,33 +345,36 @@ def _lines_and_levels_insert(cursor: Any, *, run_id: int, as_of: date) -> None:
     )
 
 
-def _levels_write_postgresql(cursor: Any, *, run_id: int, as_of: date) -> None:
-    """Move invoices that have a level, then insert the rest: cheaper than ON CONFLICT on PostgreSQL.
+def _lines_and_levels_write_postgresql(cursor: Any, *, run_id: int, as_of: date) -> None:
+    """Lines, moved levels and new levels from one join of the candidates to their actions.
 
-    An upsert pays for a speculative insertion per row; on a first run nearly every invoice is new,
-    and on later runs nearly every one already has a level, so each half is a plain statement.
-    """
-    moved = """
-        SELECT c.invoice_id, a.stage_position AS level
-        FROM dunning_candidate c
-        JOIN dunning_dunningaction a ON a.customer_id = c.customer_id AND a.currency = c.currency
-        WHERE a.run_id = %s
+    The join is made once and kept for the three writes. Levels are moved by an UPDATE and the rest
+    inserted rather than upserted: an upsert pays for a speculative insertion per row, and on a first
+    run nearly every invoice is new while on later runs nearly every one already has a level. The
+    insert's NOT EXISTS sees the table as it was before the statement, so the two halves never meet.
     """
     cursor.execute(
-        f"""
-        UPDATE dunning_invoicedunninglevel lv SET level = m.level, level_date = %s
-        FROM ({moved}) m WHERE lv.invoice_id = m.invoice_id
-        """,
-        [as_of, run_id],
-    )
-    cursor.execute(
-        f"""
+        """
+        WITH m AS MATERIALIZED (
+            SELECT a.id AS action_id, c.invoice_id, c.open_minor, c.days_overdue, a.stage_position AS level
+            FROM dunning_candidate c
+            JOIN dunning_dunningaction a ON a.customer_id = c.customer_id AND a.currency = c.currency
+            WHERE a.run_id = %s
+        ),
+        lines AS (
+            INSERT INTO dunning_dunningactioninvoice (action_id, invoice_id, open_minor, days_overdue, level)
+            SELECT action_id, invoice_id, open_minor, days_overdue, level FROM m
+        ),
+        moved AS (
+            UPDATE dunning_invoicedunninglevel lv SET level = m.level, level_date = %s
+            FROM m WHERE lv.invoice_id = m.invoice_id
+        )
         INSERT INTO dunning_invoicedunninglevel (invoice_id, level, level_date)
-        SELECT m.invoice_id, m.level, %s FROM ({moved}) m
+        SELECT m.invoice_id, m.level, %s FROM m
         WHERE NOT EXISTS (SELECT 1 FROM dunning_invoicedunninglevel lv WHERE lv.invoice_id = m.invoice_id)
         ORDER BY m.invoice_id
         """,
-        [as_of, run_id],
+        [run_id, as_of, as_of],
     )
 
 

@@ -195,11 +195,21 @@ class DunningAction(models.Model):
 
 
 class DunningActionInvoice(models.Model):
-    """An invoice an action is about, with its state on the day: the evidence of why."""
+    """An invoice an action is about, with its state on the day: the evidence of why.
 
-    # Not declared to the database, as on DunningAction: the run writes these from a join.
+    Keyed by action and invoice, with no id of its own: the run writes a million of these, and
+    each one then costs one index entry, in action order, and no sequence number.
+    """
+
+    pk = models.CompositePrimaryKey("action_id", "invoice_id")
+    # Not declared to the database, as on DunningAction: the run writes these from a join. The
+    # key, which begins with the action, is its index.
     action = models.ForeignKey(
-        DunningAction, on_delete=models.CASCADE, related_name="invoice_lines", db_constraint=False
+        DunningAction,
+        on_delete=models.CASCADE,
+        related_name="invoice_lines",
+        db_constraint=False,
+        db_index=False,
     )
     # Read through the action; no index of its own, so that a run writing a million lines in
     # action order appends to one index only (where an invoice stands is InvoiceDunningLevel).

@@ -79,6 +79,7 @@ class LetterBatch(models.Model):
 class OutboxMessage(models.Model):
     # Stable identity of what is being said: "dunning:<action id>:<channel>". Unique (see Meta),
     # so that queueing the same thing twice is impossible.
+    # PostgreSQL compares this and message_id bytewise (COLLATE "C", messaging migration 0006).
     idempotency_key = models.CharField(_("idempotency key"), max_length=120)
     # Fixed at queue time, so a resend after a crash carries the same Message-ID.
     message_id = models.CharField(_("Message-ID"), max_length=200)

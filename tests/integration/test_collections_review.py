@@ -111,6 +111,20 @@ def test_beat_sends_the_review_a_quarter_of_an_hour_before_the_run_unless_told_o
     assert early.review_time == time(0, 0)
 
 
+def test_beat_rates_credit_and_classifies_debtors_between_the_review_and_the_run():
+    entries = beat_schedule(SCHEDULE)
+
+    def minutes(name: str) -> int:
+        schedule = entries[name]["schedule"]
+        return min(schedule.hour) * 60 + min(schedule.minute)
+
+    order = ["collections-review-daily", "credit-rate-daily", "debtors-classify-daily", "dunning-run-daily"]
+    assert [minutes(name) for name in order] == sorted(minutes(name) for name in order)
+    assert len({minutes(name) for name in order}) == 4
+    assert entries["credit-rate-daily"]["task"] == "huikuan.customers.credit_rate"
+    assert entries["debtors-classify-daily"]["task"] == "huikuan.insights.classify"
+
+
 def test_the_review_time_can_be_set(settings):
     settings.HUIKUAN_COLLECTIONS_REVIEW_AT = "04:30"
 
@@ -153,7 +167,8 @@ def test_the_worker_reviews_before_the_days_run_so_a_broken_plans_invoices_are_d
     run = DunningRun.objects.get(as_of=date(2026, 11, 24))
     assert DunningAction.objects.filter(run=run, customer=customer).exists()
     output = command.stdout.getvalue()
-    assert output.index("review: ") < output.index("dunning: ")
+    assert output.index("review: ") < output.index("credit_rate: ") < output.index("classify: ")
+    assert output.index("classify: ") < output.index("dunning: ")
 
 
 @pytest.mark.django_db

@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from huikuan.celery import (
-    COLLECTIONS_REVIEW_TASK,
+    BEFORE_RUN_TASKS,
     DUNNING_RUN_TASK,
     LETTER_BATCH_TASK,
     OUTBOX_DELIVER_TASK,
@@ -261,22 +261,26 @@ class Command(BaseCommand):
             self.stdout.write(f"[{stamp}] {step}: {_summary(result)}")
 
     def _review(self, *, now: datetime, today: date) -> None:
-        """Review promises, plans and short payments for the day, just before its dunning run.
+        """Prepare the day's dunning run, just before it: the collections review, then the credit
+        step and the debtor types (BEFORE_RUN_TASKS).
 
-        A broken plan's invoices are then back in the same run. The review failing does not hold
-        the run back: a promise's pause ends by its dates alone, and the next review catches up.
+        A broken plan's invoices are then back in the same run, and a new grade or debtor type
+        picks its policy. None of them failing holds the run back: a promise's pause ends by its
+        dates alone, and the next day catches up.
         """
-        task = _registered_task(COLLECTIONS_REVIEW_TASK)
-        if task is None:
-            return
-        try:
-            result = task(as_of=today.isoformat())
-        except Exception:
-            logger.exception("collections review failed")
-            self.stderr.write(_("The collections review failed; the dunning run goes ahead."))
-            return
-        stamp = timezone.localtime(now).strftime("%Y-%m-%d %H:%M:%S")
-        self.stdout.write(f"[{stamp}] review: {_summary(result)}")
+        for name, _after in BEFORE_RUN_TASKS:
+            task = _registered_task(name)
+            if task is None:
+                continue
+            label = name.rsplit(".", 1)[-1]
+            try:
+                result = task(as_of=today.isoformat())
+            except Exception:
+                logger.exception("%s failed", name)
+                self.stderr.write(_("%(step)s failed; the dunning run goes ahead.") % {"step": label})
+                continue
+            stamp = timezone.localtime(now).strftime("%Y-%m-%d %H:%M:%S")
+            self.stdout.write(f"[{stamp}] {label}: {_summary(result)}")
 
     def _mark_done(self, step: str, today: date) -> None:
         if step == DUNNING:
