@@ -26,7 +26,7 @@ GRADE_RANK = {grade: rank for rank, grade in enumerate(GRADES)}
 LIMIT_MONTHS = {"A": 3.0, "B": 2.0, "C": 1.0, "D": 0.0}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CreditInputs:
     """What the record says about one customer over the rating window (usually a year)."""
 
