@@ -33,7 +33,7 @@ class StageInline(admin.StackedInline):
 
 @admin.register(Policy)
 class PolicyAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "grades", "version", "is_active"]
+    list_display = ["code", "name", "grades", "debtor_types", "version", "is_active"]
     readonly_fields = ["version"]
     inlines = [StageInline]
 

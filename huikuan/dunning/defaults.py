@@ -41,6 +41,8 @@ class PolicySpec:
     description: str
     grades: tuple[str, ...]
     stages: tuple[StageSpec, ...] = field(default_factory=tuple)
+    # Debtor types served whatever the grade (insights.DebtorType values).
+    debtor_types: tuple[str, ...] = ()
 
 
 STANDARD = PolicySpec(
@@ -141,6 +143,8 @@ FIRM = PolicySpec(
     description="For watch and high-risk customers: reminders from the first day, the formal notice "
     "within a week, supply stopped at two weeks, a lawyer early.",
     grades=("C", "D"),
+    # PLAYBOOK §5: a malicious debtor gets the short ladder and a lawyer early, whatever its grade.
+    debtor_types=("MALICIOUS",),
     stages=(
         StageSpec("Pre-due reminder", -10, (EMAIL, SMS), COLLECTOR, "pre-due"),
         StageSpec("Due today", 0, (SMS,), COLLECTOR, "due-today", min_days_since_previous=3),
@@ -193,8 +197,14 @@ def policy_install_defaults(*, policy_model: Any, stage_model: Any) -> int:
     for spec in SHIPPED_POLICIES:
         if policy_model.objects.filter(code=spec.code).exists():
             continue
+        # Migrations older than the debtor types pass a policy model without them.
+        with_types = any(f.name == "debtor_types" for f in policy_model._meta.get_fields())
         policy = policy_model.objects.create(
-            code=spec.code, name=spec.name, description=spec.description, grades=list(spec.grades)
+            code=spec.code,
+            name=spec.name,
+            description=spec.description,
+            grades=list(spec.grades),
+            **({"debtor_types": list(spec.debtor_types)} if with_types else {}),
         )
         stage_model.objects.bulk_create(
             stage_model(

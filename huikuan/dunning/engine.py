@@ -145,6 +145,7 @@ class _Ladder:
     policies: dict[int, Policy]
     stages: dict[int, Stage]
     grade_policy: dict[str, int]
+    type_policy: dict[str, int]
 
     def stage_at(self, policy_id: int, position: int) -> Stage | None:
         return next(
@@ -160,10 +161,13 @@ def _ladder_load() -> _Ladder:
     policies = {policy.id: policy for policy in Policy.objects.filter(is_active=True)}
     stages = {stage.id: stage for stage in Stage.objects.filter(policy_id__in=list(policies))}
     grade_policy: dict[str, int] = {}
+    type_policy: dict[str, int] = {}
     for policy in sorted(policies.values(), key=lambda p: p.code):
         for grade in policy.grades:
             grade_policy.setdefault(grade, policy.id)
-    return _Ladder(policies=policies, stages=stages, grade_policy=grade_policy)
+        for debtor_type in policy.debtor_types:
+            type_policy.setdefault(debtor_type, policy.id)
+    return _Ladder(policies=policies, stages=stages, grade_policy=grade_policy, type_policy=type_policy)
 
 
 def _business_countries(as_of: date) -> list[str]:
@@ -210,6 +214,16 @@ def _candidates_create(
     overrides = _has_rows(cursor, "dunning_customerpolicy")
     policy_join = "LEFT JOIN dunning_customerpolicy cp ON cp.customer_id = c.id" if overrides else ""
     grade_expr = f"CASE c.grade {grade_cases} ELSE NULL END" if grade_cases else "NULL"
+    # A policy serving the customer's debtor type (its current classification) comes before the
+    # grade's; the classifications are joined only when some policy serves a type.
+    type_params: list[Any] = []
+    if ladder.type_policy:
+        type_cases = " ".join(f"WHEN %s THEN {int(pid)}" for pid in ladder.type_policy.values())
+        type_params = [True, *ladder.type_policy.keys()]
+        policy_join += (
+            " LEFT JOIN insights_debtorclassification dc ON dc.customer_id = c.id AND dc.is_current = %s"
+        )
+        grade_expr = f"COALESCE(CASE dc.debtor_type {type_cases} ELSE NULL END, {grade_expr})"
     policy_expr = f"COALESCE(cp.policy_id, {grade_expr})" if overrides else grade_expr
     country_marks = ", ".join(["%s"] * len(countries))
     promise_until = _date_plus_days_sql("p.promised_date", "p.grace_days")
@@ -245,7 +259,8 @@ def _candidates_create(
         ORDER BY x.customer_id, x.currency{_bytewise_sql()}
     """
     all_params: list[Any] = [
-        as_of, *grade_params, False, CustomerStatus.LEGAL, CustomerStatus.CLOSED, *countries,
+        as_of, *type_params[1:], *grade_params, *type_params[:1],
+        False, CustomerStatus.LEGAL, CustomerStatus.CLOSED, *countries,
     ]  # fmt: skip
     if customer_id is not None:
         all_params.append(customer_id)

@@ -56,6 +56,9 @@ class Policy(TimestampedModel):
     description = models.TextField(_("description"), blank=True)
     # Grades this policy serves by default; a customer may be given another one explicitly.
     grades = models.JSONField(_("grades"), default=list, blank=True)
+    # Debtor types (insights.DebtorType) this policy serves whatever their grade: why a customer
+    # does not pay outranks how well it paid before (a malicious debtor skips the gentle ladder).
+    debtor_types = models.JSONField(_("debtor types"), default=list, blank=True)
     # Bumped by the policy services whenever a stage changes, and recorded on every action, so
     # an action can be explained by the ladder as it stood that day.
     version = models.PositiveIntegerField(_("version"), default=1)

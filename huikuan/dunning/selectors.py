@@ -21,6 +21,7 @@ def policy_list() -> list[dict[str, Any]]:
             "code": policy.code,
             "name": policy.name,
             "grades": list(policy.grades),
+            "debtor_types": list(policy.debtor_types),
             "version": policy.version,
             "active": policy.is_active,
             "minimum_open_amount": policy.minimum_open_amount,

@@ -234,6 +234,33 @@ def test_a_customer_policy_overrides_the_policy_of_its_grade():
     assert [(e["policy"], e["channel"]) for e in result.actions] == [("firm", "email"), ("firm", "sms")]
 
 
+def test_a_malicious_debtor_gets_the_firm_ladder_whatever_its_grade_and_a_customer_policy_still_wins():
+    from huikuan.insights.models import ClassificationSource, DebtorClassification, DebtorType
+
+    def classified(customer, debtor_type, *, is_current=True):
+        DebtorClassification.objects.create(
+            customer=customer,
+            as_of=TODAY - timedelta(days=1),
+            debtor_type=debtor_type,
+            source=ClassificationSource.choices[0][0],
+            is_current=is_current,
+        )
+        return customer
+
+    malicious = classified(make_customer(country="CN", grade="A"), DebtorType.MALICIOUS)
+    formerly = classified(make_customer(country="CN", grade="A"), DebtorType.MALICIOUS, is_current=False)
+    technical = classified(make_customer(country="CN", grade="A"), DebtorType.TECHNICAL)
+    overridden = classified(make_customer(country="CN", grade="A"), DebtorType.MALICIOUS)
+    CustomerPolicy.objects.create(customer=overridden, policy=Policy.objects.get(code="gentle"))
+    for customer in (malicious, formerly, technical, overridden):
+        due_on(customer, TODAY + timedelta(days=9))  # firm warns ten days ahead, gentle only seven
+
+    result = run()
+
+    assert {(e["customer"], e["policy"]) for e in result.actions} == {(malicious.code, "firm")}
+    assert Policy.objects.get(code="firm").debtor_types == [DebtorType.MALICIOUS]
+
+
 def test_stages_that_need_approval_queue_their_messages_for_a_person():
     customer = make_customer(country="CN", grade="B")
     invoice = due_on(customer, TODAY - timedelta(days=70))

@@ -107,8 +107,9 @@ class Command(BaseCommand):
             return
         for policy in policies:
             grades = ", ".join(policy["grades"]) or "-"
+            types = f"; debtor types {', '.join(policy['debtor_types'])}" if policy["debtor_types"] else ""
             self.stdout.write(
-                f"{policy['code']}  {policy['name']}  (grades {grades}; version {policy['version']})"
+                f"{policy['code']}  {policy['name']}  (grades {grades}{types}; version {policy['version']})"
             )
             for stage in policy["stages"]:
                 flags = [flag for flag in ("approval", "interest", "letter") if stage.get(flag)]
