@@ -9,6 +9,7 @@ are set-based: a few queries whatever the number of rows, and safe to run again 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -1038,11 +1039,27 @@ def statements_monthly_due(*, as_of: date) -> bool:
 SCRIPT_BATCH = 500
 
 
+def _debtor_type_scripts(tasks: list[Task], contexts: dict[int, Any]) -> dict[int, Any]:
+    """The script for each task's customer by debtor type and personality, in the message language."""
+    from huikuan.insights.suggest import scripts_for_customers
+
+    by_language: dict[str, dict[int, Any]] = defaultdict(dict)
+    for task in tasks:
+        context = contexts.get(task.action_id) if task.action_id else None
+        if context is not None:
+            by_language[str(context.get("language", ""))][task.customer_id] = task.customer
+    scripts: dict[int, Any] = {}
+    for language, customers in by_language.items():
+        scripts |= scripts_for_customers(list(customers.values()), language=language)
+    return scripts
+
+
 def task_scripts_render(*, run_id: int | None = None, batch_size: int = SCRIPT_BATCH) -> int:
     """Write the suggested script (话术) into call, visit and legal tasks that have none yet.
 
     The dunning run creates tasks set-based and leaves the script empty so that it stays fast;
-    this renders each stage's SCRIPT template in the customer's language right after, batch by
+    this renders each stage's SCRIPT template in the customer's language right after, followed by
+    the library's script for the customer's debtor type and its contact's personality, batch by
     batch, and may be run again at any time (it only fills what is empty). Returns tasks filled.
     """
     from huikuan.messaging.context import message_context_for_actions
@@ -1057,12 +1074,15 @@ def task_scripts_render(*, run_id: int | None = None, batch_size: int = SCRIPT_B
     last_id = 0
     while True:
         tasks = list(
-            pending.filter(id__gt=last_id).select_related("action__stage").order_by("id")[:batch_size]
+            pending.filter(id__gt=last_id)
+            .select_related("action__stage", "customer__collector")
+            .order_by("id")[:batch_size]
         )
         if not tasks:
             return filled
         last_id = tasks[-1].id
         contexts = message_context_for_actions({task.action_id for task in tasks if task.action_id})
+        by_type = _debtor_type_scripts(tasks, contexts)
         changed = []
         for task in tasks:
             if task.action is None:
@@ -1070,6 +1090,7 @@ def task_scripts_render(*, run_id: int | None = None, batch_size: int = SCRIPT_B
             context = contexts.get(task.action.id)
             if context is None:
                 continue
+            parts = []
             try:
                 rendered = catalog.render(
                     key=task.action.stage.template_key,
@@ -1077,10 +1098,15 @@ def task_scripts_render(*, run_id: int | None = None, batch_size: int = SCRIPT_B
                     language=str(context.get("language", "")),
                     context=context,
                 )
+                parts.append(rendered.text)
             except Exception as error:  # a stage without a script keeps its task; say why once
                 log.warning("no script for task %s: %s", task.id, error)
+            suggested = by_type.get(task.customer_id)
+            if suggested is not None:
+                parts.append(f"{suggested.title}\n{suggested.text}")
+            if not parts:
                 continue
-            task.script = rendered.text
+            task.script = "\n\n".join(parts)
             changed.append(task)
         with transaction.atomic():
             Task.objects.bulk_update(changed, ["script"])

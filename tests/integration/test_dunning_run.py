@@ -392,3 +392,31 @@ def test_call_tasks_get_the_stage_script_in_the_customers_language_after_the_run
     script = Task.objects.get().script
     assert filled == 1 and "INV-CALL-1" in script and "王经理" in script
     assert task_scripts_render(run_id=result.run_id) == 0  # only empty scripts are filled
+
+
+def test_call_tasks_also_get_the_script_for_the_debtor_type_and_the_contacts_personality():
+    from huikuan.collections.services import task_scripts_render
+    from huikuan.customers.models import Personality
+    from huikuan.customers.services import contact_create
+    from huikuan.insights.models import ClassificationSource, DebtorClassification, DebtorType
+
+    customer = make_customer(code="SQUEEZED", name="上海某某贸易有限公司", country="CN", grade="B")
+    contact = contact_create(
+        customer=customer, name="王经理", phone="13800000000", language="zh-hans", is_primary=True
+    )
+    contact.personality = Personality.COOPERATIVE
+    contact.save(update_fields=["personality"])
+    DebtorClassification.objects.create(
+        customer=customer,
+        as_of=TODAY,
+        debtor_type=DebtorType.TECHNICAL,
+        source=ClassificationSource.choices[0][0],
+    )
+    invoice = due_on(customer, TODAY - timedelta(days=12), number="INV-SQUEEZE-1")
+    InvoiceDunningLevel.objects.create(invoice=invoice, level=3, level_date=TODAY - timedelta(days=9))
+    result = run()
+
+    assert task_scripts_render(run_id=result.run_id) == 1
+
+    script = Task.objects.get().script
+    assert "技术性欠款 · 合作型" in script and script.count("王经理") >= 2
