@@ -124,7 +124,10 @@ class Contact(TimestampedModel):
     phone_failed_at = models.DateTimeField(_("phone failed at"), null=True, blank=True)
     delivery_failure = models.CharField(_("delivery failure"), max_length=500, blank=True)
     # Tagged by collectors; blank until someone has judged it.
-    personality = models.CharField(_("personality"), max_length=12, choices=Personality.choices, blank=True)
+    # A database default too: the customer import writes contacts with plain INSERTs.
+    personality = models.CharField(
+        _("personality"), max_length=12, choices=Personality.choices, blank=True, default="", db_default=""
+    )
 
     class Meta:
         verbose_name = _("contact")
