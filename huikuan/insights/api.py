@@ -14,7 +14,6 @@ from ninja import Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from huikuan.accounts.access import access_contact, access_customer, require_role
-from huikuan.accounts.models import Role
 from huikuan.core.api_errors import InvalidInput, referenced
 from huikuan.core.calendars import company_date
 from huikuan.core.errors import NotFound
@@ -33,7 +32,7 @@ from huikuan.insights.schemas import (
     SuggestedScriptOut,
     VariableOut,
 )
-from huikuan.insights.scripts import VARIABLES
+from huikuan.insights.scripts import SCRIPT_EDITORS, VARIABLES
 from huikuan.insights.selectors import classification_current, classification_history, script_list
 from huikuan.insights.services import classification_decide, script_save
 from huikuan.insights.suggest import script_for
@@ -41,8 +40,6 @@ from huikuan.insights.suggest import script_for
 insights_router = Router(tags=["insights"])
 
 ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
-# Who edits the script library: the people who set how the company talks to debtors.
-SCRIPT_EDITORS = (Role.CREDIT_CONTROLLER, Role.MANAGER, Role.ADMIN)
 
 
 class NotClassified(NotFound):

@@ -15,7 +15,11 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from huikuan.accounts.models import Role
 from huikuan.core.errors import HuikuanError
+
+# Who keeps the script library: the people who set how the company talks to debtors.
+SCRIPT_EDITORS = (Role.CREDIT_CONTROLLER, Role.MANAGER, Role.ADMIN)
 
 LANGUAGES = ("zh-hans", "en")
 

@@ -21,17 +21,15 @@ from django.views.decorators.http import require_POST
 
 from huikuan.accounts.access import access_contact, access_customer
 from huikuan.accounts.decorators import role_required, write_required
-from huikuan.accounts.models import Role
 from huikuan.core.calendars import company_date
 from huikuan.core.errors import HuikuanError
 from huikuan.customers.models import Customer, Personality
 from huikuan.customers.services import ContactNotFound, CustomerNotFound, contact_update
 from huikuan.insights.models import DebtorType, Script
-from huikuan.insights.scripts import LANGUAGES, VARIABLES
+from huikuan.insights.scripts import LANGUAGES, SCRIPT_EDITORS, VARIABLES
 from huikuan.insights.selectors import script_list
 from huikuan.insights.services import classification_decide, debtors_classify, script_save
 
-SCRIPT_EDITORS = (Role.CREDIT_CONTROLLER, Role.MANAGER, Role.ADMIN)
 SCRIPTS_PER_PAGE = 50
 
 

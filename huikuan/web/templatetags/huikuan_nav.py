@@ -1,0 +1,18 @@
+"""Template filters that decide which navigation entries a user is shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from huikuan.accounts.access import user_role
+from huikuan.insights.scripts import SCRIPT_EDITORS
+
+register = template.Library()
+
+
+@register.filter
+def script_keeper(user: Any) -> bool:
+    """Return whether the user may open the script library."""
+    return user_role(user) in SCRIPT_EDITORS
