@@ -7,6 +7,7 @@ Every setting has a default that works on one machine with no set-up: a SQLite f
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 from decimal import Decimal
@@ -215,6 +216,39 @@ HUIKUAN_BANK_FILE_MAX_BYTES = int(_env("BANK_FILE_MAX_BYTES", str(200 * 1024 * 1
 # many major units of its currency) still pays them in full.
 HUIKUAN_BANK_CHARGES_PERCENT = Decimal(_env("BANK_CHARGES_PERCENT", "2"))
 HUIKUAN_BANK_CHARGES_MAX = Decimal(_env("BANK_CHARGES_MAX", "50"))
+
+# Credit control (docs/credit.md): the scheduled re-rating, what is read, the grade bounds, the
+# order check's tolerance for overdue money, and the early warnings' thresholds.
+HUIKUAN_CREDIT_RATING_CADENCE = _env("CREDIT_RATING_CADENCE", "monthly").strip().lower()
+HUIKUAN_CREDIT_WINDOW_DAYS = int(_env("CREDIT_WINDOW_DAYS", "365"))
+HUIKUAN_CREDIT_RECENT_DAYS = int(_env("CREDIT_RECENT_DAYS", "90"))
+HUIKUAN_CREDIT_GRADE_BOUNDS = _env("CREDIT_GRADE_BOUNDS", "80,60,40")
+HUIKUAN_CREDIT_OVERDUE_TOLERANCE_DAYS = int(_env("CREDIT_OVERDUE_TOLERANCE_DAYS", "0"))
+HUIKUAN_CREDIT_OVERDUE_TOLERANCE_AMOUNT = Decimal(_env("CREDIT_OVERDUE_TOLERANCE_AMOUNT", "0"))
+HUIKUAN_CREDIT_HOLD_GRADES = _env("CREDIT_HOLD_GRADES", "D")
+HUIKUAN_CREDIT_WARN_SLOWING_DAYS = int(_env("CREDIT_WARN_SLOWING_DAYS", "10"))
+HUIKUAN_CREDIT_WARN_VOLUME_DROP_PERCENT = int(_env("CREDIT_WARN_VOLUME_DROP_PERCENT", "50"))
+HUIKUAN_CREDIT_WARN_BROKEN_PROMISES = int(_env("CREDIT_WARN_BROKEN_PROMISES", "2"))
+HUIKUAN_CREDIT_WARN_SHORT_PAYMENTS = int(_env("CREDIT_WARN_SHORT_PAYMENTS", "2"))
+HUIKUAN_CREDIT_WARN_UNREACHABLE = int(_env("CREDIT_WARN_UNREACHABLE", "3"))
+HUIKUAN_CREDIT_WARN_STATEMENTS_UNANSWERED = int(_env("CREDIT_WARN_STATEMENTS_UNANSWERED", "1"))
+# Debtor types (docs/debtors.md): the period read and the thresholds of the classification rules.
+HUIKUAN_DEBTOR_LOOKBACK_DAYS = int(_env("DEBTOR_LOOKBACK_DAYS", "365"))
+HUIKUAN_DEBTOR_ESCALATION_WINDOW_DAYS = int(_env("DEBTOR_ESCALATION_WINDOW_DAYS", "10"))
+HUIKUAN_DEBTOR_SILENCE_CONTACTS = int(_env("DEBTOR_SILENCE_CONTACTS", "2"))
+HUIKUAN_DEBTOR_HISTORY_INVOICES = int(_env("DEBTOR_HISTORY_INVOICES", "3"))
+HUIKUAN_DEBTOR_ON_TIME_PERCENT = int(_env("DEBTOR_ON_TIME_PERCENT", "80"))
+HUIKUAN_DEBTOR_RECENT_LATENESS_DAYS = int(_env("DEBTOR_RECENT_LATENESS_DAYS", "60"))
+HUIKUAN_DEBTOR_ESCALATED_PAYMENTS = int(_env("DEBTOR_ESCALATED_PAYMENTS", "2"))
+HUIKUAN_DEBTOR_ESCALATED_SHARE_PERCENT = int(_env("DEBTOR_ESCALATED_SHARE_PERCENT", "60"))
+HUIKUAN_DEBTOR_SHORT_PAYMENTS = int(_env("DEBTOR_SHORT_PAYMENTS", "2"))
+# Legal hand-overs and incentives (docs/legal.md). Approval limits: JSON of role -> percent of the
+# open amount that role may give up without someone else's approval (merged over the defaults).
+HUIKUAN_LEGAL_DEMAND_DAYS = int(_env("LEGAL_DEMAND_DAYS", "7"))
+HUIKUAN_LEGAL_LETTER_INVOICES_MAX = int(_env("LEGAL_LETTER_INVOICES_MAX", "200"))
+HUIKUAN_LEGAL_TIMELINE_PDF_MAX = int(_env("LEGAL_TIMELINE_PDF_MAX", "1000"))
+HUIKUAN_LEGAL_PACK_DIR = _env("LEGAL_PACK_DIR", "").strip()
+HUIKUAN_INCENTIVE_APPROVAL_LIMITS = json.loads(_env("INCENTIVE_APPROVAL_LIMITS", "{}") or "{}")
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
