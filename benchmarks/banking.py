@@ -25,6 +25,9 @@ process of its own, times ``bank_match`` and compares each line's outcome with i
 (b) quality: a month of --month-lines 3000 credits for --month-customers 2000 customers.
 
 Usage: python benchmarks/banking.py [--part scale|quality] [--only sqlite|postgresql] [--workdir DIR]
+                                   [--reuse]
+Each database is loaded once (kept as banking_<part>_loaded) and matched on a copy, so that with
+--workdir DIR --reuse a later run skips generating and importing the same data again.
 Prints a table and writes benchmarks/results/banking.json.
 """
 
@@ -36,9 +39,11 @@ import json
 import os
 import platform
 import random
+import shutil
 import sys
 import tempfile
 from collections import Counter
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -468,34 +473,63 @@ def database_url(kind: str, workdir: Path, name: str) -> str:
     )
 
 
-def fresh_database(kind: str, workdir: Path, name: str) -> str:
+def fresh_database(kind: str, workdir: Path, name: str, *, template: str | None = None) -> str:
+    """Return the URL of database ``name``, empty or (with ``template``) a copy of that one."""
     if kind == "sqlite":
+        target = workdir / (name + ".sqlite3")
         for suffix in ("", "-wal", "-shm"):
-            Path(f"{workdir / (name + '.sqlite3')}{suffix}").unlink(missing_ok=True)
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+        if template is not None:
+            shutil.copyfile(workdir / (template + ".sqlite3"), target)
         return database_url(kind, workdir, name)
     import psycopg
 
+    copy = f" TEMPLATE huikuan_bench_{template} STRATEGY FILE_COPY" if template is not None else ""
     with psycopg.connect(os.environ["HUIKUAN_BENCH_POSTGRES_URL"], autocommit=True) as connection:
         connection.execute(f"DROP DATABASE IF EXISTS huikuan_bench_{name}")
-        connection.execute(f"CREATE DATABASE huikuan_bench_{name}")
+        connection.execute(f"CREATE DATABASE huikuan_bench_{name}{copy}")
     return database_url(kind, workdir, name)
 
 
-def bench(kind: str, part: str, data: Path, workdir: Path) -> dict:
+def _loaded_mark(kind: str, workdir: Path, name: str) -> Path:
+    """A file written once database ``name`` is completely loaded (an interrupted load has none)."""
+    return workdir / f"{name}.{kind}.loaded"
+
+
+def generated_with(data: Path) -> dict:
+    made = data / "made.json"
+    return json.loads(made.read_text()) if made.exists() else {}
+
+
+def bench(kind: str, part: str, data: Path, workdir: Path, *, reuse: bool = False) -> dict:
+    """Load the portfolio into a database kept as ``<part>_loaded`` (with ``reuse``, the one an
+    earlier run left), copy it, and time the matching on the copy."""
     sys.path.insert(0, str(ROOT))
     from benchmarks.foundation import run_measured
 
     name = f"banking_{part}"
-    url = fresh_database(kind, workdir, name)
-    env = {**os.environ, "HUIKUAN_DATABASE_URL": url, "HUIKUAN_HOME": str(workdir), "PYTHONPATH": str(ROOT)}
-    run_measured([*HUIKUAN, "migrate", "-v0"], env)
-    for what in ("customers", "invoices"):
-        run_measured([*HUIKUAN, "import", what, str(data / f"{what}.csv"), "--no-progress"], env)
-    if kind == "postgresql":
-        import psycopg
+    loaded = f"{name}_loaded"
+    env = {**os.environ, "HUIKUAN_HOME": str(workdir), "PYTHONPATH": str(ROOT)}
+    mark = _loaded_mark(kind, workdir, loaded)
+    if not (reuse and mark.exists()):
+        mark.unlink(missing_ok=True)
+        url = fresh_database(kind, workdir, loaded)
+        env["HUIKUAN_DATABASE_URL"] = url
+        run_measured([*HUIKUAN, "migrate", "-v0"], env)
+        for what in ("customers", "invoices"):
+            run_measured([*HUIKUAN, "import", what, str(data / f"{what}.csv"), "--no-progress"], env)
+        if kind == "postgresql":
+            import psycopg
 
-        with psycopg.connect(url, autocommit=True) as connection:
-            connection.execute("VACUUM (ANALYZE)")
+            with psycopg.connect(url, autocommit=True) as connection:
+                connection.execute("VACUUM (ANALYZE)")
+        else:
+            import sqlite3
+
+            with closing(sqlite3.connect(workdir / (loaded + ".sqlite3"))) as connection:
+                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        mark.write_text(json.dumps(generated_with(data)))
+    env["HUIKUAN_DATABASE_URL"] = fresh_database(kind, workdir, name, template=loaded)
     _seconds, peak, out = run_measured([sys.executable, "-c", PROBE, str(data), AS_OF.isoformat()], env)
     probe = json.loads(out)
     return {"database": kind, "part": part, "peak_mb": round(peak), **probe}
@@ -517,6 +551,12 @@ def main() -> None:
     parser.add_argument(
         "--workdir", type=Path, help="keep data and databases here (default: a temporary folder)"
     )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --workdir: use the data and loaded databases an earlier run with the same sizes "
+        "and seed left there, instead of generating and importing them again",
+    )
     args = parser.parse_args()
     workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="huikuan-banking-bench-"))).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -533,15 +573,22 @@ def main() -> None:
         customers, invoices, lines = sizes[part]
         data = workdir / part
         print(
-            f"{part}: generating {customers:,} customers, {invoices:,} invoices, {lines:,} credits…",
+            f"{part}: {customers:,} customers, {invoices:,} invoices, {lines:,} credits…",
             file=sys.stderr,
         )
-        generated[part] = write_data(
-            data, customers=customers, invoices=invoices, lines=lines, seed=args.seed
-        )
+        wanted = {"customers": customers, "invoices": invoices, "lines": lines, "seed": args.seed}
+        made = data / "made.json"
+        reuse = args.reuse and made.exists() and json.loads(made.read_text())["wanted"] == wanted
+        if reuse:
+            generated[part] = json.loads(made.read_text())["generated"]
+        else:
+            generated[part] = write_data(
+                data, customers=customers, invoices=invoices, lines=lines, seed=args.seed
+            )
+            made.write_text(json.dumps({"wanted": wanted, "generated": generated[part]}))
         for kind in kinds:
             print(f"{part} on {kind}…", file=sys.stderr)
-            results.append(bench(kind, part, data, workdir))
+            results.append(bench(kind, part, data, workdir, reuse=reuse))
     header = (
         f"{'part':<8} {'database':<11} {'lines':>7} {'match s':>8} {'peak MB':>8} {'applied':>8} {'review':>7} "
         f"{'unmatched':>9} {'precision':>10} {'prec. inv.':>10} {'recall':>7}"

@@ -21,6 +21,7 @@ from huikuan.banking.matching_service import (
     line_apply,
     line_exclude,
     line_leave_on_account,
+    line_reinstate,
     line_split,
     proposal_accept,
 )
@@ -232,6 +233,20 @@ def lines_exclude(request: HttpRequest, line_id: int, payload: ExcludeIn) -> Any
     _writer(request)
     line = _line(line_id)
     line_exclude(line=line, reason=payload.reason, actor=request.user)
+    return _line(line_id)
+
+
+@bank_router.post(
+    "/lines/{int:line_id}/reinstate",
+    response={200: LineDetailOut, **ERRORS},
+    summary="Put an excluded line back into review",
+)
+def lines_reinstate(request: HttpRequest, line_id: int) -> Any:
+    """A line set aside as not a customer payment by mistake waits for review again.
+    A line that was not excluded answers 409."""
+    _writer(request)
+    line = _line(line_id)
+    line_reinstate(line=line, actor=request.user)
     return _line(line_id)
 
 

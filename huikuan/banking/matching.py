@@ -524,6 +524,8 @@ class Proposal:
     confidence: int
     reasons: tuple[str, ...]
     amount_fit: str = ""  # how the amount fits: see AmountFit
+    # A person must look at it whatever its confidence (it names an invoice no longer open).
+    needs_review: bool = False
 
     @property
     def invoice_numbers(self) -> list[str]:
@@ -672,6 +674,11 @@ def _amount(
         key=lambda invoice: (invoice.due_date, invoice.invoice_id),
     )
     penalty = 0
+    for hit in _settled_hits(candidate, own):
+        reasons.append(
+            _("invoice %(number)s is no longer open (already paid, or cancelled)")
+            % {"number": hit.invoice.number}
+        )
     for hit in own:
         if hit.invoice.currency != currency:
             penalty = POINTS["currency"]
@@ -775,6 +782,15 @@ def _amount(
     return penalty, [], reasons, AmountFit.NONE
 
 
+def _settled_hits(candidate: CandidateCustomer, own: Sequence[ReferenceHit]) -> list[ReferenceHit]:
+    """The customer's invoices the credit names that are no longer open (in any currency).
+
+    Such a number still says who paid; it says nothing about which open invoice the money is for.
+    """
+    open_ids = {invoice.invoice_id for invoice in candidate.open_invoices}
+    return [hit for hit in own if hit.invoice.invoice_id not in open_ids]
+
+
 def candidate_ids(hits: Sequence[ReferenceHit], payer: PayerEvidence) -> list[int]:
     """Return the customers worth weighing for a credit: named invoices' first, then the payer's.
 
@@ -827,12 +843,14 @@ def proposal_make(
         if weighed[1].score == best.score:
             score = min(score, 50)
     paid = allocation_preview(credit.amount_minor, [invoice.open_minor for invoice in best.invoices])
+    own = [hit for hit in hits if hit.invoice.customer_id == best.customer_id]
     return Proposal(
         customer_id=best.customer_id,
         invoices=tuple((invoice.number, take) for invoice, take in zip(best.invoices, paid, strict=True)),
         confidence=max(0, min(100, score)),
         reasons=tuple(reasons),
         amount_fit=best.fit,
+        needs_review=bool(_settled_hits(candidates[best.customer_id], own)),
     )
 
 
@@ -853,10 +871,11 @@ def decision_for(proposal: Proposal | None, *, threshold: int) -> str:
     """Return APPLIED, REVIEW or UNMATCHED for a proposal at the auto-apply threshold.
 
     Only a proposal that names invoices is applied without review: money for a known customer
-    but no invoice that fits waits for a person to say where it goes.
+    but no invoice that fits waits for a person to say where it goes, and so does a credit that
+    quotes an invoice already paid (a second payment, or a wrong number: someone should ask).
     """
     if proposal is None or proposal.confidence < MIN_REVIEW_CONFIDENCE:
         return LineDecision.UNMATCHED
-    if proposal.confidence >= threshold and proposal.invoices:
+    if proposal.confidence >= threshold and proposal.invoices and not proposal.needs_review:
         return LineDecision.APPLY
     return LineDecision.REVIEW

@@ -20,7 +20,8 @@ before the run returns.
 
 A line a person reviews goes through :func:`proposal_accept`, :func:`line_apply`,
 :func:`line_split`, :func:`line_leave_on_account` or :func:`line_exclude`, each one transaction
-that refuses a line already applied or excluded.
+that refuses a line already applied or excluded; :func:`line_reinstate` puts a line excluded by
+mistake back into review.
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -41,7 +43,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Model, Q
 from django.db.models.expressions import RawSQL
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from huikuan.banking.matching import (
@@ -81,8 +83,8 @@ from huikuan.core.tabular import chunked, model_field, rows_update
 from huikuan.customers.models import Customer
 from huikuan.ledger.allocation import OpenItem, allocation_order, plan_allocation
 from huikuan.ledger.models import Allocation, Invoice, Payment, PaymentMethod, ShortPayment
+from huikuan.ledger.selectors import payments_with_allocations
 from huikuan.ledger.services import (
-    PaymentIdTaken,
     invoice_balances_refresh,
     payment_record,
 )
@@ -96,6 +98,8 @@ BATCH_LINES = 2000
 # SQLite during a run: page cache, and write-ahead log pages before they are copied back.
 SQLITE_CACHE_MB = 256
 SQLITE_CHECKPOINT_PAGES = 50_000
+# Invoices settled this many days before the run still tell who paid when a credit quotes them.
+SETTLED_INVOICES_DAYS = 400
 # How many lines' decisions the summary lists (the counts and amounts cover every line).
 DECISIONS_LISTED = 100
 # Who acted, in the audit trail, when nobody did.
@@ -113,23 +117,30 @@ class BankLineNotFound(NotFound):
     code = "bank_line_not_found"
 
 
-class LineAlreadyApplied(BankMatchError):
+class BankLineConflict(BankMatchError):
+    """The line is no longer (or not) in the state the decision needs: answered 409."""
+
+    status = 409
+
+
+class LineAlreadyApplied(BankLineConflict):
     code = "bank_line_applied"
-    status = 409
 
 
-class LineExcluded(BankMatchError):
+class LineExcluded(BankLineConflict):
     code = "bank_line_excluded"
-    status = 409
+
+
+class LineNotExcluded(BankLineConflict):
+    code = "bank_line_not_excluded"
+
+
+class NoProposal(BankLineConflict):
+    code = "bank_line_no_proposal"
 
 
 class LineNotCredit(BankMatchError):
     code = "bank_line_not_credit"
-
-
-class NoProposal(BankMatchError):
-    code = "bank_line_no_proposal"
-    status = 409
 
 
 class SplitMismatch(BankMatchError):
@@ -316,7 +327,9 @@ def bank_match(
     )
     if lines:
         with summary.timed("invoice_numbers"):
-            context.index = _invoice_index(token_keys(token for line in lines for token in line.tokens))
+            context.index = _invoice_index(
+                token_keys(token for line in lines for token in line.tokens), as_of=as_of
+            )
         with summary.timed("payers"):
             context.accounts, context.names = _alias_maps()
             context.customer_names = _customer_name_index({line.name_key for line in lines if line.name_key})
@@ -324,6 +337,8 @@ def bank_match(
         batches = list(chunked(lines, max(1, batch_size)))
         if len(batches) > 1:
             context.unanalysed = _tables_seen_empty([Allocation, Payment, ShortPayment])
+        if len(batches) > 1:
+            batches = _batches_pipelined(batches, context)
         for batch in batches:
             _batch_match(batch, context)
     from huikuan.collections.services import short_payments_to_tasks
@@ -380,12 +395,19 @@ def _lines_to_match(line_ids: Sequence[int] | None) -> list[_Line]:
     return [_Line(*row) for row in rows.iterator(chunk_size=10_000)]
 
 
-def _invoice_index(wanted: set[str]) -> dict[str, list[InvoiceRef]]:
-    """Return the open invoices whose number keys some line's token has, by key (one streamed read)."""
+def _invoice_index(wanted: set[str], *, as_of: date) -> dict[str, list[InvoiceRef]]:
+    """Return the invoices whose number keys some line's token has, by key (one streamed read).
+
+    Open invoices, and those settled in the last ``SETTLED_INVOICES_DAYS``: a credit quoting an
+    invoice already paid still names its customer (matching then leaves it to a person).
+    """
     index: dict[str, list[InvoiceRef]] = {}
     if not wanted:
         return index
-    rows = Invoice.objects.filter(open_minor__gt=0).values_list("pk", "number", "customer_id", "currency")
+    settled_since = as_of - timedelta(days=SETTLED_INVOICES_DAYS)
+    rows = Invoice.objects.filter(Q(open_minor__gt=0) | Q(settled_date__gte=settled_since)).values_list(
+        "pk", "number", "customer_id", "currency"
+    )
     for pk, number, customer_id, currency in rows.iterator(chunk_size=20_000):
         for key in reference_keys(number):
             if key in wanted:
@@ -463,25 +485,87 @@ def _batch_match(batch: Sequence[_Line], context: _Context) -> None:
 
 def _batch_decide(batch: Sequence[_Line], context: _Context) -> None:
     """Lock the batch's lines still as read, decide each, check the invoices paid, write it all."""
-    summary = context.summary
-    with summary.timed("lock"):
+    with context.summary.timed("lock"):
         lines, already = _lines_lock(batch)
-    skipped = len(batch) - len(lines)  # matched or changed meanwhile by someone else
-    if lines:
-        with summary.timed("references"):
-            hits = {line.pk: references_find(line.tokens, context.index) for line in lines}
-            evidence = {line.pk: _payer_evidence(line, context) for line in lines}
-            wanted = {c for line in lines for c in candidate_ids(hits[line.pk], evidence[line.pk])}
-        with summary.timed("candidates"):
-            customers, open_rows = _candidates_load(wanted)
-        with summary.timed("decide"):
-            decided = _decide(lines, already, hits, evidence, customers, open_rows, context)
+    prepared = _batch_read(batch, lines, already, context)
+    _batch_decided(prepared, context)
+    _batch_write(prepared, context)
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """A batch's lines with what deciding them needs (read from the database), then decided."""
+
+    batch: Sequence[_Line]
+    lines: list[_Line]  # those still in the status first read
+    already: dict[str, tuple[int, int]]
+    hits: dict[int, list[ReferenceHit]] = field(default_factory=dict)
+    evidence: dict[int, PayerEvidence] = field(default_factory=dict)
+    customers: dict[int, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    open_rows: dict[int, list[OpenInvoice]] = field(default_factory=dict)
+    decided: _Decided | None = None
+
+
+def _batch_read(
+    batch: Sequence[_Line],
+    lines: list[_Line],
+    already: dict[str, tuple[int, int]],
+    context: _Context,
+    planned: dict[int, int] | None = None,
+) -> _Prepared:
+    """Find the invoices and payers the lines name and read the candidate customers' open invoices.
+
+    ``planned``: open amounts after batches this run decided but may not have written yet; they
+    stand in for what the database says.
+    """
+    summary = context.summary
+    prepared = _Prepared(batch, lines, already)
+    if not lines:
+        return prepared
+    with summary.timed("references"):
+        prepared.hits = {line.pk: references_find(line.tokens, context.index) for line in lines}
+        prepared.evidence = {line.pk: _payer_evidence(line, context) for line in lines}
+        wanted = {
+            c for line in lines for c in candidate_ids(prepared.hits[line.pk], prepared.evidence[line.pk])
+        }
+    with summary.timed("candidates"):
+        prepared.customers, prepared.open_rows = _candidates_load(wanted)
+        if planned:
+            for rows in prepared.open_rows.values():
+                rows[:] = [
+                    row._replace(open_minor=planned[row.invoice_id]) if row.invoice_id in planned else row
+                    for row in rows
+                ]
+    return prepared
+
+
+def _batch_decided(prepared: _Prepared, context: _Context) -> _Prepared:
+    """Decide each line of a batch read: no database, so that it may run beside a batch's writing."""
+    with context.summary.timed("decide"):
+        prepared.decided = _decide(
+            prepared.lines,
+            prepared.already,
+            prepared.hits,
+            prepared.evidence,
+            prepared.customers,
+            prepared.open_rows,
+            context,
+        )
+    return prepared
+
+
+def _batch_write(prepared: _Prepared, context: _Context) -> None:
+    """Check the invoices a decided batch pays and write it, in the caller's transaction."""
+    summary = context.summary
+    decided = prepared.decided
+    if prepared.lines:
+        assert decided is not None
         with summary.timed("lock"):
-            _invoices_still_open(decided.applies, open_rows)
+            _invoices_still_open(decided.applies, prepared.open_rows)
         with summary.timed("payments"):
             _payments_write([a for a in decided.applies if a.proposal.invoices], context)
         with summary.timed("lines_written"):
-            _lines_write(decided.updates, decided.applies, decided.proposals, customers, context)
+            _lines_write(decided.updates, decided.applies, decided.proposals, prepared.customers, context)
         with summary.timed("aliases"):
             summary.aliases_learned += _aliases_learn(
                 [
@@ -491,7 +575,77 @@ def _batch_decide(batch: Sequence[_Line], context: _Context) -> None:
                 ]
             )
         summary.fits.update(decided.fits)
-    summary.counts["SKIPPED"] += skipped
+    summary.counts["SKIPPED"] += len(prepared.batch) - len(prepared.lines)
+
+
+# --- batches pipelined: the next batch decided while the last is written ----------------------
+
+
+def _batches_pipelined(batches: Sequence[Sequence[_Line]], context: _Context) -> list[Sequence[_Line]]:
+    """Write each batch while the next one is decided; return the batches left to match one by one.
+
+    Deciding is Python alone and writing is mostly waiting for the database, so the two overlap.
+    Everything that reads or writes stays on this thread's connection, inside this thread's
+    transactions: only the weighing of lines already read runs on a second thread. The next
+    batch is read before the last is written, with the open amounts the last one planned
+    standing in for those not written yet; each batch then locks its lines and checks its
+    invoices as one matched alone does. Should a line or an invoice have changed meanwhile
+    (someone else's payment or decision), the batches from that one on are returned, to be
+    read and decided again one at a time.
+    """
+    language = translation.get_language()
+    planned: dict[int, int] = {}  # invoice → open amount after this run's allocations so far
+
+    def decided(prepared: _Prepared) -> _Prepared:
+        with translation.override(language):  # reasons in the language of whoever runs it
+            return _batch_decided(prepared, context)
+
+    def read(batch: Sequence[_Line]) -> _Prepared:
+        with context.summary.timed("lock"):
+            lines, already = _lines_read(batch)
+        return _batch_read(batch, lines, already, context, planned)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bank-match") as pool:
+        deciding = pool.submit(decided, read(batches[0]))
+        for index in range(len(batches)):
+            prepared = deciding.result()
+            assert prepared.decided is not None
+            planned.update(prepared.decided.open_after)
+            if index + 1 < len(batches):
+                deciding = pool.submit(decided, read(batches[index + 1]))
+            try:
+                with transaction.atomic():
+                    with context.summary.timed("lock"):
+                        _lines_confirm(prepared)
+                    _batch_write(prepared, context)
+                    committing = time.perf_counter()
+            except _InvoicesChanged:
+                return list(batches[index:])
+            context.summary.seconds["commit"] += time.perf_counter() - committing
+            context.batch_written()
+    return []
+
+
+def _lines_read(batch: Sequence[_Line]) -> tuple[list[_Line], dict[str, tuple[int, int]]]:
+    """As _lines_lock, without locking: the batch locks and checks them before it is written."""
+    statuses = dict(
+        BankStatementLine.objects.filter(pk__in=_in([line.pk for line in batch])).values_list("pk", "status")
+    )
+    lines = [line for line in batch if statuses.get(line.pk) == line.status]
+    return lines, _payments_recorded(lines)
+
+
+def _lines_confirm(prepared: _Prepared) -> None:
+    """Lock a batch's lines read unlocked; raise _InvoicesChanged unless each is still as read."""
+    lines = prepared.lines
+    if not lines:
+        return
+    locked = BankStatementLine.objects.filter(pk__in=_in([line.pk for line in lines]))
+    if connection.features.has_select_for_update_skip_locked:
+        locked = locked.select_for_update(skip_locked=True, of=("self",))
+    statuses = dict(locked.values_list("pk", "status"))
+    if any(statuses.get(line.pk) != line.status for line in lines):
+        raise _InvoicesChanged("a line changed")
 
 
 def _lines_lock(batch: Sequence[_Line]) -> tuple[list[_Line], dict[str, tuple[int, int]]]:
@@ -502,15 +656,20 @@ def _lines_lock(batch: Sequence[_Line]) -> tuple[list[_Line], dict[str, tuple[in
         locked = locked.select_for_update(skip_locked=True, of=("self",))
     statuses = dict(locked.values_list("pk", "status"))
     lines = [line for line in batch if statuses.get(line.pk) == line.status]
+    return lines, _payments_recorded(lines)
+
+
+def _payments_recorded(lines: Sequence[_Line]) -> dict[str, tuple[int, int]]:
+    """Payments already recorded for the lines ("bank-line:<id>" → (payment, customer)): a run
+    interrupted after writing them, before the lines said so."""
     if not lines:
-        return [], {}
-    already = {
+        return {}
+    return {
         str(external_id): (pk, customer_id)
         for external_id, pk, customer_id in Payment.objects.filter(
             external_id__in=_in([EXTERNAL_ID.format(line=line.pk) for line in lines])
         ).values_list("external_id", "pk", "customer_id")
     }
-    return lines, already
 
 
 @dataclass(slots=True)
@@ -519,6 +678,7 @@ class _Decided:
     proposals: dict[int, Proposal | None] = field(default_factory=dict)
     updates: list[tuple[_Line, str, int | None]] = field(default_factory=list)  # (line, status, customer)
     fits: Counter[str] = field(default_factory=Counter)
+    open_after: dict[int, int] = field(default_factory=dict)  # invoices paid → open amount after
 
 
 def _decide(
@@ -566,6 +726,7 @@ def _decide(
             assert proposal is not None
             plan, shorts = _plan(line, proposal, open_rows.get(proposal.customer_id, []), open_now)
             built.pop(proposal.customer_id, None)  # its open amounts changed
+            decided.open_after.update((invoice_id, open_now[invoice_id]) for invoice_id, _take in plan)
             decided.applies.append(_Apply(line, proposal.customer_id, proposal, plan, shorts))
         decided.updates.append((line, status, proposal.customer_id if proposal is not None else None))
         decided.fits[(proposal.amount_fit if proposal is not None else "") or "none"] += 1
@@ -930,24 +1091,22 @@ def _aliases_learn(pairs: Sequence[tuple[str, str, int]]) -> int:
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s) {upsert}", rows)
-        else:
+        else:  # one statement, a column an array
             cursor.execute(
-                "CREATE TEMPORARY TABLE bank_match_alias "
-                "(kind varchar(8), value varchar(200), customer_id bigint, confirmations integer, "
-                "last_confirmed_at timestamp with time zone)"
+                f"INSERT INTO {table} ({columns}) SELECT * FROM unnest(%s::varchar(8)[], "
+                f"%s::varchar(200)[], %s::bigint[], %s::integer[], %s::timestamp with time zone[]) "
+                f"{upsert}",
+                [list(column) for column in zip(*rows, strict=True)],
             )
-            with cursor.cursor.copy(f"COPY bank_match_alias ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM bank_match_alias {upsert}")
-            cursor.execute("DROP TABLE bank_match_alias")
     return sum(wanted.values())
 
 
 def _rows_update(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Update rows by primary key: each row is the new values, then the key (as ``rows_update``).
 
-    PostgreSQL copies them into a temporary table and updates from it in one statement.
+    PostgreSQL takes them as one array a column, unnested into a table the UPDATE joins: one
+    statement, no temporary table to create and drop each batch, and the row count known to
+    the planner, which then finds the rows by key instead of reading the whole table.
     """
     if connection.vendor != "postgresql" or not rows:
         rows_update(model, fields, rows)
@@ -955,26 +1114,20 @@ def _rows_update(model: type[Model], fields: Sequence[str], rows: Sequence[Seque
     quote = connection.ops.quote_name
     key = model._meta.pk
     assert key is not None
-    concrete = [model_field(model, name) for name in fields]
-    names = [f"v{index}" for index in range(len(concrete))]
-    definition = ", ".join(
-        f"{name} {field.db_type(connection)}" for name, field in zip(names, concrete, strict=True)
-    )
+    concrete = [*(model_field(model, name) for name in fields), key]
+    names = [f"v{index}" for index in range(len(fields))] + ["k"]
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in concrete)
     table = quote(model._meta.db_table)
     assignments = ", ".join(
-        f"{quote(str(field.column))} = u.{name}" for name, field in zip(names, concrete, strict=True)
+        f"{quote(str(field.column))} = u.{name}" for name, field in zip(names, concrete[:-1], strict=False)
     )
+    columns = [list(column) for column in zip(*rows, strict=True)]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"CREATE TEMPORARY TABLE bank_match_update ({definition}, k {key.db_type(connection)})"
+            f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS u({', '.join(names)}) "
+            f"WHERE {table}.{quote(str(key.column))} = u.k",
+            columns,
         )
-        with cursor.cursor.copy("COPY bank_match_update FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        cursor.execute(
-            f"UPDATE {table} SET {assignments} FROM bank_match_update u WHERE {table}.{quote(str(key.column))} = u.k"
-        )
-        cursor.execute("DROP TABLE bank_match_update")
 
 
 def _rows_insert(
@@ -1006,11 +1159,16 @@ def _rows_insert(
 # --- review ---------------------------------------------------------------------------------
 
 
-def _line_for_payment(line: BankStatementLine) -> BankStatementLine:
-    """Lock the line and check it may still be paid: a NEW, REVIEW or UNMATCHED credit."""
+def _line_locked(line: BankStatementLine) -> BankStatementLine:
     locked = BankStatementLine.objects.select_for_update().filter(pk=line.pk).first()
     if locked is None:
         raise BankLineNotFound(_("bank line %(line)s does not exist") % {"line": line.pk})
+    return locked
+
+
+def _line_for_payment(line: BankStatementLine) -> BankStatementLine:
+    """Lock the line and check it may still be paid: a NEW, REVIEW or UNMATCHED credit."""
+    locked = _line_locked(line)
     if locked.status == LineStatus.APPLIED:
         raise LineAlreadyApplied(
             _("bank line %(line)s is already applied (payment %(payment)s); it cannot be applied again")
@@ -1059,6 +1217,7 @@ def _pay(
     invoice_numbers: Sequence[str],
     external_id: str,
     actor: Any,
+    allocate: bool = True,
 ) -> Payment:
     return payment_record(
         customer=customer,
@@ -1069,6 +1228,7 @@ def _pay(
         payer_name=line.counterparty_name[:255],
         invoice_numbers=list(invoice_numbers),
         external_id=external_id,
+        allocate=allocate,
         actor=actor,
     )
 
@@ -1086,7 +1246,11 @@ def _tasks_for_short_payments(as_of: date | None) -> None:
 
 @transaction.atomic
 def proposal_accept(*, line: BankStatementLine, actor: Any = None, as_of: date | None = None) -> Payment:
-    """Apply a line as its proposal says: the proposed customer, the proposed invoices first."""
+    """Apply a line as its proposal says: the proposed customer, the proposed invoices first.
+
+    A proposal that names no invoice (the customer is known, no open invoice fits) leaves the
+    money on the customer's account, applied to nothing, as the review page shows it.
+    """
     locked = _line_for_payment(line)
     proposal = MatchProposal.objects.select_related("customer").filter(line=locked).first()
     if proposal is None:
@@ -1102,6 +1266,7 @@ def proposal_accept(*, line: BankStatementLine, actor: Any = None, as_of: date |
         invoice_numbers=_still_open(numbers, proposal.customer_id),
         external_id=EXTERNAL_ID.format(line=locked.pk),
         actor=actor,
+        allocate=bool(numbers),  # a proposal naming no invoice proposes money on account
     )
     _line_applied(locked, customer_id=proposal.customer_id, payment=payment, actor=actor, how="accepted")
     _learn_from(locked, [proposal.customer_id])
@@ -1202,31 +1367,17 @@ def line_split(
 
 @transaction.atomic
 def line_leave_on_account(*, line: BankStatementLine, customer: Customer, actor: Any = None) -> Payment:
-    """Record the line as the customer's payment without applying it: unapplied, on account.
-
-    Written here like ``payment_record`` writes a payment (validation, audit entry), but with no
-    allocation, since ``payment_record`` always applies what it can.
-    """
+    """Record the line as the customer's payment without applying it: unapplied, on account."""
     locked = _line_for_payment(line)
-    external_id = EXTERNAL_ID.format(line=locked.pk)
-    if Payment.objects.filter(external_id=external_id).exists():
-        raise PaymentIdTaken(f"payment {external_id} already exists")
-    payment = Payment(
+    payment = _pay(
+        locked,
         customer=customer,
-        received_date=locked.booking_date,
-        currency=locked.currency,
-        amount_minor=locked.amount_minor,
-        unapplied_minor=locked.amount_minor,
-        method=PaymentMethod.BANK_TRANSFER,
-        reference=_payment_reference(locked.structured_reference, locked.remittance),
-        payer_name=locked.counterparty_name[:255],
-        external_id=external_id,
+        amount=Money(locked.amount_minor, locked.currency),
+        invoice_numbers=(),
+        external_id=EXTERNAL_ID.format(line=locked.pk),
+        actor=actor,
+        allocate=False,
     )
-    payment.full_clean()
-    payment.save()
-    after = audit_snapshot(payment)
-    after["allocations"] = []
-    audit_record(instance=payment, action=AuditAction.CREATE, actor=actor, after=after)
     _line_applied(locked, customer_id=customer.pk, payment=payment, actor=actor, how="on account")
     _learn_from(locked, [customer.pk])
     line.refresh_from_db()
@@ -1240,14 +1391,41 @@ def line_exclude(*, line: BankStatementLine, reason: str, actor: Any = None) -> 
     reason = " ".join((reason or "").split())
     if not reason:
         raise BankMatchError(_("say why the line is not a customer payment"), code="reason_missing")
+    _line_status_set(locked, LineStatus.EXCLUDED, actor=actor, note={"reason": reason})
+    line.refresh_from_db()
+    return line
+
+
+@transaction.atomic
+def line_reinstate(*, line: BankStatementLine, actor: Any = None) -> BankStatementLine:
+    """Put a line wrongly set aside as "not a customer payment" back into the review queue.
+
+    It waits there like any line matching was not sure of, with the proposal it had, if any (a
+    person applies it, or asks for it to be weighed again); the audit trail keeps both steps.
+    """
+    locked = _line_locked(line)
+    if locked.status != LineStatus.EXCLUDED:
+        raise LineNotExcluded(
+            _("bank line %(line)s was not set aside, so there is nothing to put back") % {"line": locked.pk}
+        )
+    _line_status_set(locked, LineStatus.REVIEW, actor=actor, note={"how": "put back into review"})
+    line.refresh_from_db()
+    return line
+
+
+def _line_status_set(locked: BankStatementLine, status: str, *, actor: Any, note: dict[str, str]) -> None:
+    """Give a locked line a status no payment comes with (set aside, or back to review), audited.
+
+    Set aside, the line is decided (when and by whom is kept); back in review, it is not.
+    """
     before = audit_snapshot(locked, ["status", "customer", "owner"])
-    locked.status = LineStatus.EXCLUDED
+    decided = status == LineStatus.EXCLUDED
+    locked.status = status
     locked.owner = None
-    locked.matched_at = timezone.now()
-    locked.matched_by = actor if getattr(actor, "pk", None) else None
+    locked.matched_at = timezone.now() if decided else None
+    locked.matched_by = actor if decided and getattr(actor, "pk", None) else None
     locked.save(update_fields=["status", "owner", "matched_at", "matched_by"])
-    after = audit_snapshot(locked, ["status", "customer", "owner"])
-    after["reason"] = reason
+    after = {**audit_snapshot(locked, ["status", "customer", "owner"]), **note}
     audit_record(
         instance=locked,
         action=AuditAction.UPDATE,
@@ -1256,27 +1434,27 @@ def line_exclude(*, line: BankStatementLine, reason: str, actor: Any = None) -> 
         before=before,
         after=after,
     )
-    line.refresh_from_db()
-    return line
 
 
 def line_payments(line: BankStatementLine) -> list[Payment]:
     """Return the payments recorded from a line (several when it was split)."""
     first = EXTERNAL_ID.format(line=line.pk)
     return list(
-        Payment.objects.filter(Q(external_id=first) | Q(external_id__startswith=f"{first}#"))
-        .select_related("customer")
+        payments_with_allocations()
+        .filter(Q(external_id=first) | Q(external_id__startswith=f"{first}#"))
         .order_by("pk")
     )
 
 
 __all__ = [
     "AmountFit",
+    "BankLineConflict",
     "BankLineNotFound",
     "BankMatchError",
     "LineAlreadyApplied",
     "LineExcluded",
     "LineNotCredit",
+    "LineNotExcluded",
     "NoProposal",
     "SplitMismatch",
     "auto_apply_threshold",
@@ -1286,6 +1464,7 @@ __all__ = [
     "line_exclude",
     "line_leave_on_account",
     "line_payments",
+    "line_reinstate",
     "line_split",
     "proposal_accept",
     "unmatched_owner",

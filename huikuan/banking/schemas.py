@@ -14,6 +14,7 @@ from huikuan.banking.models import BankStatement, BankStatementLine, LineStatus
 from huikuan.core.money import format_minor
 from huikuan.core.schemas import BusinessDate, DecimalAmount, DecimalString, InputSchema, Text, upper
 from huikuan.ledger.models import Payment
+from huikuan.ledger.schemas import PaymentOut
 
 LineStatusIn = Annotated[LineStatus, BeforeValidator(upper)]
 InvoiceNumbers = list[Annotated[Text, Field(min_length=1, max_length=64)]]
@@ -132,32 +133,11 @@ class LineOut(Schema):
         }
 
 
-class LinePaymentOut(Schema):
-    id: int
-    customer: str
-    amount: DecimalString
-    unapplied_amount: DecimalString = Field(description="held on account, not applied to any invoice")
-    payment_id: str | None = Field(description="bank-line:<line id>, #2 … for the other parts of a split")
-
-    @staticmethod
-    def resolve_customer(obj: Payment) -> str:
-        return obj.customer.code
-
-    @staticmethod
-    def resolve_amount(obj: Payment) -> str:
-        return format_minor(obj.amount_minor, obj.currency)
-
-    @staticmethod
-    def resolve_unapplied_amount(obj: Payment) -> str:
-        return format_minor(obj.unapplied_minor, obj.currency)
-
-    @staticmethod
-    def resolve_payment_id(obj: Payment) -> str | None:
-        return obj.external_id
-
-
 class LineDetailOut(LineOut):
-    payments: list[LinePaymentOut] = Field(description="the payments recorded from this line")
+    payments: list[PaymentOut] = Field(
+        description="the payments recorded from this line (payment_id bank-line:<line id>, #2 … for "
+        "the other parts of a split), with their allocations"
+    )
 
     @staticmethod
     def resolve_payments(obj: BankStatementLine) -> list[Payment]:

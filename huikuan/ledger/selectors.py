@@ -67,7 +67,7 @@ def invoice_list_filtered(
 def payment_get(*, payment_id: int) -> Payment:
     """Return the payment with its customer and allocations, or raise PaymentNotFound."""
     try:
-        return _payments_with_allocations().get(pk=payment_id)
+        return payments_with_allocations().get(pk=payment_id)
     except Payment.DoesNotExist:
         raise PaymentNotFound(f"payment {payment_id} does not exist")
 
@@ -81,7 +81,7 @@ def payment_list_filtered(
     unapplied: bool | None = None,
 ) -> QuerySet[Payment]:
     """Return payments with customers and allocations, newest first (date bounds inclusive)."""
-    queryset = _payments_with_allocations()
+    queryset = payments_with_allocations()
     if customer_code:
         queryset = queryset.filter(customer__code=customer_code)
     if currency:
@@ -97,7 +97,9 @@ def payment_list_filtered(
     return queryset.order_by("-received_date", "-id")
 
 
-def _payments_with_allocations() -> QuerySet[Payment]:
+def payments_with_allocations() -> QuerySet[Payment]:
+    """Payments with their customers and allocations (and the allocations' invoices), as the
+    payment output shows them."""
     allocations = Allocation.objects.select_related("invoice").order_by("id")
     return Payment.objects.select_related("customer").prefetch_related(
         Prefetch("allocations", queryset=allocations)

@@ -39,6 +39,7 @@ from huikuan.banking.matching_service import (
     line_exclude,
     line_leave_on_account,
     line_payments,
+    line_reinstate,
     line_split,
     proposal_accept,
 )
@@ -151,7 +152,7 @@ def _row(line: BankStatementLine, *, as_of: date, can_write: bool, outcome: _Out
         forms=_line_forms(line, outcome) if decidable else {},
         error=outcome.error if outcome else "",
         done=outcome.done if outcome else "",
-        open_form=outcome.action if outcome and outcome.failed and outcome.action != "accept" else "",
+        open_form=outcome.action if outcome and outcome.failed and outcome.action in DECISION_FORMS else "",
     )
 
 
@@ -368,12 +369,25 @@ def _exclude(request: HttpRequest, line: BankStatementLine) -> _Outcome:
     return outcome
 
 
+def _reinstate(request: HttpRequest, line: BankStatementLine) -> _Outcome:
+    line_reinstate(line=line, actor=request.user)
+    return _Outcome(line.pk, "reinstate", done=_("Back in review."))
+
+
 DECISIONS: dict[str, Callable[[HttpRequest, BankStatementLine], _Outcome]] = {
     "accept": _accept,
     "apply": _apply,
     "split": _split,
     "on-account": _on_account,
     "exclude": _exclude,
+    "reinstate": _reinstate,
+}
+# The decisions taken through a form (the others are one button).
+DECISION_FORMS: dict[str, type[BankLineForm]] = {
+    "apply": BankApplyForm,
+    "split": BankSplitForm,
+    "on-account": BankOnAccountForm,
+    "exclude": BankExcludeForm,
 }
 
 
@@ -388,26 +402,21 @@ def _decide(request: HttpRequest, line: BankStatementLine, action: str) -> _Outc
         form.add_error(refused.field, refused.message)
         return _Outcome(line.pk, action, form=form)
     except HuikuanError as error:
-        if action != "accept":
+        if action in DECISION_FORMS:
             form = _bound_form(request, line, action)
         return _Outcome(line.pk, action, form=form, error=error.message)
 
 
 def _bound_form(request: HttpRequest, line: BankStatementLine, action: str) -> BankLineForm:
-    forms = {
-        "apply": BankApplyForm,
-        "split": BankSplitForm,
-        "on-account": BankOnAccountForm,
-        "exclude": BankExcludeForm,
-    }
-    return forms[action](request.POST, line_id=line.pk)
+    return DECISION_FORMS[action](request.POST, line_id=line.pk)
 
 
 @role_required(*READERS)
 @require_POST
 @write_required
 def bank_line_decide(request: HttpRequest, line_id: int, action: str) -> HttpResponse:
-    """Accept, apply, split, leave on account or exclude one line; the row shows what became of it."""
+    """Accept, apply, split, leave on account, exclude or put back one line; the row shows what
+    became of it."""
     if action not in DECISIONS:
         raise Http404(action)
     which = request.POST.get("page", "")

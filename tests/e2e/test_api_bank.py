@@ -153,15 +153,19 @@ def test_accepting_applies_the_line_and_a_second_accept_answers_409(controller, 
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["status"] == "APPLIED" and body["customer"] == "ACME"
-    assert body["payments"] == [
-        {
-            "id": body["payment_id"],
-            "customer": "ACME",
-            "amount": "600.00",
-            "unapplied_amount": "0.00",
-            "payment_id": f"bank-line:{line}",
-        }
+    [payment] = body["payments"]
+    assert {key: payment[key] for key in ("id", "customer", "amount", "unapplied_amount", "payment_id")} == {
+        "id": body["payment_id"],
+        "customer": "ACME",
+        "amount": "600.00",
+        "unapplied_amount": "0.00",
+        "payment_id": f"bank-line:{line}",
+    }
+    # The ledger's payment shape: the same as GET /payments/{id}, allocations included.
+    assert payment["allocations"] == [
+        {"invoice": "INV-0042", "amount": "600.00", "allocation_date": "2024-03-15"}
     ]
+    assert payment["received_date"] == "2024-03-15" and payment["method"] == "BANK_TRANSFER"
     assert_error(controller.post(f"/bank/lines/{line}/accept"), 409, "bank_line_applied")
 
 
@@ -232,6 +236,28 @@ def test_leaving_a_line_on_account_and_excluding_another(controller, book):
         409,
         "bank_line_excluded",
     )
+
+
+def test_an_excluded_line_is_put_back_into_review(controller, book):
+    line = book["unknown"]
+    assert_error(controller.post(f"/bank/lines/{line.pk}/reinstate"), 409, "bank_line_not_excluded")
+    controller.post(f"/bank/lines/{line.pk}/exclude", {"reason": "interest from the bank"})
+
+    response = controller.post(f"/bank/lines/{line.pk}/reinstate")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "REVIEW"
+    assert line.pk in [item["id"] for item in controller.get("/bank/review").json()["items"]]
+    on_account = controller.post(f"/bank/lines/{line.pk}/on-account", {"customer": "ACME"})
+    assert on_account.json()["status"] == "APPLIED"
+
+
+def test_only_writers_put_a_line_back(book):
+    auditor = _client("audit", Role.AUDITOR)
+    collector = _client("wang", Role.COLLECTOR)
+
+    assert_error(auditor.post(f"/bank/lines/{book['unknown'].pk}/reinstate"), 403, "read_only")
+    assert_error(collector.post(f"/bank/lines/{book['unknown'].pk}/reinstate"), 403, "role_not_allowed")
 
 
 def test_collectors_and_sales_reps_are_refused(book):

@@ -241,6 +241,37 @@ def test_excluding_a_line_needs_a_reason(client, book):
     assert not Payment.objects.exists() or not Payment.objects.filter(external_id=f"bank-line:{line.pk}")
 
 
+def test_a_line_set_aside_by_mistake_is_put_back_into_review_from_its_row(client, book):
+    line = book["unknown"]
+    done = client.post(
+        f"/bank/lines/{line.pk}/exclude/", {"page": "unmatched", "reason": "interest"}, headers=HTMX
+    ).content.decode()
+    assert f"/bank/lines/{line.pk}/reinstate/" in done
+
+    response = client.post(f"/bank/lines/{line.pk}/reinstate/", {"page": "unmatched"}, headers=HTMX)
+
+    html = response.content.decode()
+    assert response.status_code == 200 and "Back in review." in html
+    assert f"/bank/lines/{line.pk}/on-account/" in html  # decidable again
+    assert _status(line) == LineStatus.REVIEW
+    assert f'id="bank-line-{line.pk}"' in client.get("/bank/").content.decode()
+
+
+def test_an_excluded_line_is_put_back_from_its_statement(client, book):
+    line = book["unknown"]
+    client.post(f"/bank/lines/{line.pk}/exclude/", {"reason": "interest"})
+    detail = client.get(f"/bank/statements/{book['statement'].pk}/").content.decode()
+    assert detail.count("/reinstate/") == 1
+
+    response = client.post(f"/bank/lines/{line.pk}/reinstate/", {"page": "review"})
+
+    assert response.status_code == 303 and response["Location"] == "/bank/"
+    assert "Back in review." in client.get("/bank/").content.decode()
+    assert _status(line) == LineStatus.REVIEW
+    again = client.post(f"/bank/lines/{line.pk}/reinstate/", {"page": "review"}, headers=HTMX)
+    assert "was not set aside" in again.content.decode()
+
+
 def test_an_unknown_customer_is_named_and_a_plain_post_shows_the_list_again_with_the_error(client, book):
     line = book["short"]
 
@@ -389,6 +420,7 @@ def test_auditors_read_everything_but_have_no_actions_and_are_refused_changes(bo
     assert 'href="/bank/"' in review  # the navigation entry
     assert client.post(f"/bank/lines/{book['short'].pk}/accept/").status_code == 403
     assert client.post(f"/bank/lines/{book['unknown'].pk}/exclude/", {"reason": "x"}).status_code == 403
+    assert client.post(f"/bank/lines/{book['unknown'].pk}/reinstate/").status_code == 403
     assert client.post("/bank/match/").status_code == 403
     assert _status(book["short"]) == LineStatus.REVIEW and _status(book["unknown"]) == LineStatus.UNMATCHED
 

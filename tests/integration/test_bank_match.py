@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from huikuan.banking import matching_service
-from huikuan.banking.matching_service import bank_match
+from huikuan.banking.matching_service import bank_match, proposal_accept
 from huikuan.banking.models import BankStatementLine, LineStatus, MatchProposal, PayerAlias
 from huikuan.collections.models import Task, TaskKind
 from huikuan.core.models import AuditEntry
@@ -237,6 +237,78 @@ def test_two_lines_paying_the_same_invoice_do_not_both_settle_it():
     assert _open("INV-0042") == 0
     assert Allocation.objects.filter(invoice__number="INV-0042").count() == 1
     assert second.status != LineStatus.APPLIED or second.payment.unapplied_minor == 100_000
+
+
+@pytest.fixture
+def paid_up():
+    """A customer whose INV-2024-0012 (1,000.00) is paid and INV-2024-0013 (250.00) open."""
+    customer = make_customer("PAID", name="Paid Up Ltd")
+    make_invoice(customer, "1000.00", number="INV-2024-0012", issue_date=date(2024, 1, 1))
+    make_invoice(customer, "250.00", number="INV-2024-0013", issue_date=date(2024, 1, 2))
+    payment_record(
+        customer=customer,
+        received_date=date(2024, 3, 1),
+        amount=Money.of("1000", "CNY"),
+        invoice_numbers=["INV-2024-0012"],
+    )
+    return customer
+
+
+def test_a_credit_quoting_an_invoice_already_paid_goes_to_review_on_account_of_its_customer(paid_up):
+    customer = paid_up
+    line = make_line("1000.00", payer="Somebody Else", remittance="货款 INV-2024-0012")
+
+    summary = bank_match(as_of=AS_OF)
+
+    line.refresh_from_db()
+    assert (summary["applied"], summary["review"], summary["unmatched"]) == (0, 1, 0)
+    assert line.status == LineStatus.REVIEW
+    assert line.proposal.customer == customer and line.proposal.invoices == []
+    assert any("INV-2024-0012 is no longer open" in reason for reason in line.proposal.reasons)
+    assert _open("INV-2024-0013") == 25_000
+
+
+def test_a_credit_quoting_a_paid_invoice_is_not_applied_to_another_at_once_even_when_its_amount_fits(paid_up):
+    customer = paid_up
+    make_alias(customer, account="6222 0000 1111", name="Paid Up Ltd", confirmations=5)
+    line = make_line("250.00", payer="Paid Up Ltd", account="6222 0000 1111", remittance="INV-2024-0012")
+
+    bank_match(as_of=AS_OF)
+
+    line.refresh_from_db()
+    assert line.status == LineStatus.REVIEW and line.proposal.customer == customer
+    assert [item["number"] for item in line.proposal.invoices] == ["INV-2024-0013"]
+    assert _open("INV-2024-0013") == 25_000
+
+
+def test_accepting_a_proposal_that_names_no_invoice_leaves_the_money_on_account(paid_up):
+    customer = paid_up
+    line = make_line("1000.00", payer="Somebody Else", remittance="INV-2024-0012")
+    bank_match(as_of=AS_OF)
+
+    payment = proposal_accept(line=line, as_of=AS_OF)
+
+    assert (payment.customer, payment.unapplied_minor) == (customer, 100_000)
+    assert _open("INV-2024-0013") == 25_000
+    assert not Allocation.objects.filter(payment=payment).exists()
+
+
+def test_an_invoice_paid_earlier_in_the_same_run_names_its_customer_for_the_next_credit():
+    customer = make_customer("TWICE", name="Twice Paid Ltd")
+    make_invoice(customer, "1000.00", number="INV-2024-0012", issue_date=date(2024, 1, 1))
+    make_invoice(customer, "400.00", number="INV-2024-0014", issue_date=date(2024, 1, 3))
+    first = make_line(
+        "1000.00", payer="Twice Paid Ltd", remittance="INV-2024-0012", booking_date=date(2024, 3, 4)
+    )
+    second = make_line("400.00", payer="Stranger", remittance="INV-2024-0012", booking_date=date(2024, 3, 5))
+
+    bank_match(as_of=AS_OF)
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == LineStatus.APPLIED
+    assert second.status == LineStatus.REVIEW and second.proposal.customer == customer
+    assert _open("INV-2024-0014") == 40_000
 
 
 def test_a_crash_mid_run_loses_and_duplicates_nothing(monkeypatch):

@@ -8,13 +8,15 @@ that are no customer's. Whatever is applied at once must be applied to the right
 from datetime import date
 
 import pytest
+from django.db import transaction
 
 from benchmarks.banking import AS_OF, lines_store, outcome_measure, write_data
 from huikuan.banking.matching_service import bank_match
+from huikuan.banking.models import BankStatementLine, MatchProposal
 from huikuan.customers.imports import customers_import
 from huikuan.ledger.aging_report import aging_build
 from huikuan.ledger.imports import invoices_import
-from huikuan.ledger.models import Invoice, Payment
+from huikuan.ledger.models import Allocation, Invoice, Payment
 from huikuan.ledger.services import invoice_balances_refresh, payment_balances_refresh
 
 pytestmark = pytest.mark.django_db
@@ -63,3 +65,39 @@ def test_the_balances_written_in_batches_are_those_the_ledger_derives(tmp_path):
         Invoice.objects.order_by("pk").values_list("pk", "open_minor", "status", "settled_date")
     )
     assert payments == list(Payment.objects.order_by("pk").values_list("pk", "unapplied_minor"))
+
+
+class _Undone(Exception):
+    pass
+
+
+def _outcome() -> dict:
+    return {
+        "lines": sorted(BankStatementLine.objects.values_list("identity", "status", "customer_id")),
+        "allocations": sorted(
+            Allocation.objects.values_list("payment__external_id", "invoice_id", "amount_minor")
+        ),
+        "invoices": sorted(Invoice.objects.values_list("pk", "open_minor", "status", "settled_date")),
+        "proposals": sorted(MatchProposal.objects.values_list("line__identity", "customer_id", "confidence")),
+    }
+
+
+def test_batches_decided_while_the_last_is_written_come_out_as_one_batch_alone(tmp_path):
+    write_data(tmp_path, customers=60, invoices=600, lines=150, seed=13)
+    customers_import(tmp_path / "customers.csv")
+    invoices_import(tmp_path / "invoices.csv")
+    lines_store(str(tmp_path))
+    with pytest.raises(_Undone), transaction.atomic():
+        pipelined = bank_match(as_of=AS_OF, batch_size=9)
+        in_batches = _outcome()
+        raise _Undone
+
+    alone = bank_match(as_of=AS_OF, batch_size=1_000)
+
+    assert in_batches == _outcome()
+    assert (pipelined["applied"], pipelined["review"], pipelined["unmatched"]) == (
+        alone["applied"],
+        alone["review"],
+        alone["unmatched"],
+    )
+    assert pipelined["applied"] > 100 and pipelined["skipped"] == 0

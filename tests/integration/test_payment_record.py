@@ -2,11 +2,13 @@ from datetime import date
 
 import pytest
 
+from huikuan.core.models import AuditEntry
 from huikuan.core.money import Money
-from huikuan.ledger.models import Allocation, InvoiceStatus, ShortPayment
+from huikuan.ledger.models import Allocation, InvoiceStatus, Payment, ShortPayment
 from huikuan.ledger.services import (
     CurrencyMismatch,
     ExceedsOpenAmount,
+    LedgerError,
     PaymentIdTaken,
     WrongCustomer,
     allocation_reverse,
@@ -144,3 +146,38 @@ def test_a_payment_id_from_the_source_system_is_recorded_once():
         payment_record(
             customer=customer, received_date=date(2024, 2, 1), amount=Money.of("1", "CNY"), external_id="P-1"
         )
+
+
+def test_a_payment_left_on_account_is_applied_to_no_invoice():
+    customer = make_customer()
+    invoice = make_invoice(customer, "100.00")
+
+    payment = payment_record(
+        customer=customer,
+        received_date=date(2024, 3, 1),
+        amount=Money.of("60", "CNY"),
+        external_id="advance-1",
+        allocate=False,
+    )
+
+    invoice.refresh_from_db()
+    assert (payment.amount_minor, payment.unapplied_minor) == (6000, 6000)
+    assert (invoice.open_minor, invoice.status) == (10_000, InvoiceStatus.OPEN)
+    assert not Allocation.objects.exists() and not ShortPayment.objects.exists()
+    entry = AuditEntry.objects.get(entity="ledger.payment", entity_id=str(payment.pk))
+    assert entry.after["allocations"] == [] and entry.after["unapplied_minor"] == 6000
+
+
+def test_a_payment_left_on_account_names_no_invoices():
+    customer = make_customer()
+    invoice = make_invoice(customer, "100.00")
+
+    with pytest.raises(LedgerError):
+        payment_record(
+            customer=customer,
+            received_date=date(2024, 3, 1),
+            amount=Money.of("60", "CNY"),
+            invoice_numbers=[invoice.number],
+            allocate=False,
+        )
+    assert not Payment.objects.exists()
