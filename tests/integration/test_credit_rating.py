@@ -194,3 +194,36 @@ def test_a_downgrade_raises_a_warning_for_the_collector(django_user_model):
     assert set(Task.objects.filter(kind=TaskKind.EARLY_WARNING).values_list("assignee", flat=True)) == {
         collector.pk
     }
+
+
+def _policy_code_of_run(customer, as_of: date) -> str | None:
+    from huikuan.dunning.engine import dunning_run
+    from huikuan.dunning.models import DunningAction
+
+    codes: list[str] = []
+
+    def inspect(result) -> None:
+        codes.extend(
+            DunningAction.objects.filter(run_id=result.run_id, customer=customer).values_list(
+                "policy__code", flat=True
+            )
+        )
+
+    dunning_run(as_of=as_of, dry_run=True, customer_id=customer.id, list_actions=False, inspect=inspect)
+    return codes[0] if codes else None
+
+
+def test_a_downgrade_moves_the_customer_to_the_policy_of_its_new_grade():
+    from huikuan.dunning.models import Policy
+
+    customer = make_customer(grade="A")
+    _bad(customer)
+    gentle = next(policy.code for policy in Policy.objects.filter(is_active=True) if "A" in policy.grades)
+    before = _policy_code_of_run(customer, AS_OF)
+    credit_rate(as_of=AS_OF)
+    customer.refresh_from_db()
+    after = _policy_code_of_run(customer, AS_OF)
+    assert customer.grade == "D"
+    assert before == gentle
+    assert after is not None and after != before
+    assert "D" in Policy.objects.get(code=after).grades
