@@ -175,9 +175,22 @@ def home(request: HttpRequest, link: PortalLink, key: str) -> HttpResponse:
         statements=_statement_rows(portal_statements(link=link), language),
         expires_on=date_text(timezone.localdate(link.expires_at), language),
         instructions=settings.HUIKUAN_PAYMENT_INSTRUCTIONS,
+        offers=_offer_rows(link, language),
         page="home",
     )
     return render(request, "portal/home.html", context)
+
+
+def _offer_rows(link: PortalLink, language: str) -> list[dict[str, str]]:
+    """The discounts and settlements the customer can still take, worded as their e-mail is."""
+    from huikuan.collections.incentives import incentive_text, portal_offers
+
+    offers = portal_offers(customer=link.customer, as_of=timezone.localdate()).select_related("customer")
+    rows = []
+    for offer in offers.order_by("pay_by_date", "pk"):
+        subject, text = incentive_text(incentive=offer, language=language)
+        rows.append({"subject": subject, "text": text})
+    return rows
 
 
 def _statement_page(

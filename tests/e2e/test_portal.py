@@ -164,6 +164,34 @@ def test_the_overview_shows_open_invoices_totals_statements_and_how_to_pay(clien
     assert response["Referrer-Policy"] == "same-origin"
 
 
+def test_the_overview_shows_the_discounts_and_settlements_still_open_to_the_customer(client, mine, key):
+    from django.utils.html import escape
+
+    from huikuan.accounts.models import Profile, Role
+    from huikuan.collections.incentives import incentive_offer, incentive_text
+
+    manager = get_user_model().objects.create_user(username="boss")
+    Profile.objects.create(user=manager, role=Role.MANAGER)
+
+    def offer(number: str, pay_by):
+        return incentive_offer(
+            customer=mine, user=manager, kind="discount", invoices=[mine.invoices.get(number=number)],
+            discount_percent="2", offered_date=today() - timedelta(days=20), pay_by_date=pay_by,
+        )  # fmt: skip
+
+    open_offer = offer("P001-3", today() + timedelta(days=5))
+    offer("P001-1", today() - timedelta(days=1))  # its pay-by day is past
+
+    text = client.get(url("home", key)).content.decode()
+
+    offers = text[text.index('id="offers-title"') :].split("</section>")[0]
+    assert "Offers for you" in offers
+    assert "P001-3" in offers and "P001-1" not in offers  # the lapsed offer is not shown
+    open_offer.refresh_from_db()
+    subject, _text = incentive_text(incentive=open_offer, language="en")
+    assert escape(subject) in offers
+
+
 def test_the_overview_reads_a_fixed_number_of_queries_however_many_invoices(client, mine, key):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
