@@ -586,6 +586,31 @@ def _handover_rows(customer: Customer) -> Iterator[tuple[Any, ...]]:
             )  # fmt: skip
 
 
+INCENTIVE_HEADER = (
+    "id", "kind", "status", "offered_date", "pay_by_date", "currency", "open", "pay", "concession",
+    "discount_percent", "terms", "invoices", "created_by", "approved_by", "booked_date", "reason",
+)  # fmt: skip
+
+
+def _incentive_rows(customer: Customer) -> Iterator[tuple[Any, ...]]:
+    from huikuan.collections.incentive_models import Incentive
+
+    yield INCENTIVE_HEADER
+    offers = (
+        Incentive.objects.filter(customer=customer).select_related("created_by", "approved_by").order_by("id")
+    )
+    for offer in offers.iterator(500):
+        money = offer.currency
+        yield (
+            offer.pk, offer.kind, offer.status, _iso(offer.offered_date), _iso(offer.pay_by_date), money,
+            format_minor(offer.open_minor, money), format_minor(offer.pay_minor, money),
+            format_minor(offer.concession_minor, money),
+            f"{offer.discount_percent:f}" if offer.discount_percent is not None else "", offer.terms,
+            " ".join(line["number"] for line in offer.lines), str(offer.created_by or ""),
+            str(offer.approved_by or ""), _iso(offer.booked_date), offer.ended_reason,
+        )  # fmt: skip
+
+
 def _pack_directory() -> str | None:
     configured = getattr(settings, "HUIKUAN_LEGAL_PACK_DIR", "")
     if configured:
@@ -637,6 +662,11 @@ def evidence_pack_build(
                 "legal/handovers.csv",
                 "hand-overs to agencies and lawyers, and their recoveries",
                 _handover_rows(customer),
+            )
+            writer.csv(
+                "legal/incentives.csv",
+                "discount and settlement offers made, approved and booked",
+                _incentive_rows(customer),
             )
             manifest = {
                 "customer": {

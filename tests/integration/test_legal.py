@@ -229,6 +229,7 @@ def test_the_evidence_pack_holds_every_part_and_its_manifest_rehashes(media, tmp
             "messages/messages.csv",
             "promises/promises.csv",
             "legal/handovers.csv",
+            "legal/incentives.csv",
         ):
             assert expected in names, expected
         message = next(name for name in names if name.startswith("messages/") and name.endswith("-email.txt"))
