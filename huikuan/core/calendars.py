@@ -146,8 +146,17 @@ def business_day_countries(day: date, countries: Iterable[str]) -> set[str]:
 
 def next_business_day(day: date, country: str) -> date:
     """Return this day if it is a business day of the country, else the next one."""
+    return _nearest_business_day(day, country, step=1)
+
+
+def previous_business_day(day: date, country: str) -> date:
+    """Return this day if it is a business day of the country, else the one before."""
+    return _nearest_business_day(day, country, step=-1)
+
+
+def _nearest_business_day(day: date, country: str, *, step: int) -> date:
     for offset in range(MAX_SEARCH_DAYS + 1):
-        candidate = day + timedelta(days=offset)
+        candidate = day + timedelta(days=offset * step)
         if is_business_day(candidate, country):
             return candidate
     raise RuntimeError(

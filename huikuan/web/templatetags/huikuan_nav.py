@@ -7,6 +7,7 @@ from typing import Any
 from django import template
 
 from huikuan.accounts.access import user_role
+from huikuan.accounts.models import ROLES_SEEING_ALL
 from huikuan.insights.scripts import SCRIPT_EDITORS
 
 register = template.Library()
@@ -16,3 +17,9 @@ register = template.Library()
 def script_keeper(user: Any) -> bool:
     """Return whether the user may open the script library."""
     return user_role(user) in SCRIPT_EDITORS
+
+
+@register.filter
+def sees_every_customer(user: Any) -> bool:
+    """Return whether the user's role reaches every customer (the legal and bank pages)."""
+    return user_role(user) in ROLES_SEEING_ALL

@@ -107,6 +107,7 @@ class Command(BaseCommand):
         self._aging_print(as_of)
         self._bank_month(as_of)
         self._review(as_of)
+        self._credit_and_debtors(as_of)
         self._dunning_run_and_deliver(as_of)
         if seeded:
             self.stdout.write(
@@ -188,6 +189,29 @@ class Command(BaseCommand):
             % {"broken": broken, "tasks": result["short_payment_tasks"]}
         )
 
+    def _credit_and_debtors(self, as_of: date) -> None:
+        """The rest of the worker's preparation for the run: credit ratings and debtor types."""
+        from huikuan.customers.credit import credit_rate, run_summary
+        from huikuan.customers.models import RatingKind
+        from huikuan.insights.services import debtors_classify
+
+        # Every time, not only when the month's rating is due: a rebuilt portfolio is a new record.
+        rated = run_summary(credit_rate(as_of=as_of, kind=RatingKind.SCHEDULED, triggered_by="demo"))
+        self.stdout.write(
+            _("Credit: %(rated)s customers rated, %(changed)s grades changed, %(warnings)s early warnings.")
+            % {
+                "rated": rated["customers_rated"],
+                "changed": rated["grades_changed"],
+                "warnings": rated["warnings_raised"],
+            }
+        )
+        classified = debtors_classify(as_of=as_of)
+        counts = ", ".join(f"{kind.lower()} {count}" for kind, count in classified.counts.items() if count)
+        self.stdout.write(
+            _("Debtor types of %(customers)s overdue customers: %(counts)s.")
+            % {"customers": classified.customers, "counts": counts or "—"}
+        )
+
     def _dunning_run_and_deliver(self, as_of: date) -> None:
         """Run dunning weekly over the last weeks up to ``as_of`` and deliver each run's e-mail
         into a mailbox folder the user can open, so that customers stand at different stages and
@@ -200,6 +224,7 @@ class Command(BaseCommand):
         """
         from huikuan.collections.models import Task, TaskStatus
         from huikuan.collections.services import task_scripts_render
+        from huikuan.core.calendars import previous_business_day
         from huikuan.core.demo import DEMO_RUN_EVERY_DAYS, DEMO_RUNS, demo_customers, demo_moment
         from huikuan.dunning.engine import RunRefused, dunning_run
         from huikuan.messaging.delivery import outbox_deliver
@@ -212,18 +237,21 @@ class Command(BaseCommand):
             settings.EMAIL_FILE_PATH = str(settings.HUIKUAN_HOME / "mailbox")
         sent = 0
         moment = timezone.now()
-        days = [as_of - timedelta(days=DEMO_RUN_EVERY_DAYS * k) for k in range(DEMO_RUNS - 1, -1, -1)]
+        # On working days of China, where most demo customers are: a weekend or holiday run reaches
+        # nobody, so a demo started on a Sunday runs on the Fridays before it.
+        last = previous_business_day(as_of, "CN")
+        days = [last - timedelta(days=DEMO_RUN_EVERY_DAYS * k) for k in range(DEMO_RUNS - 1, -1, -1)]
         for day in days:
             run_at = min(timezone.now(), demo_moment(day, 8))
             try:
                 result = dunning_run(as_of=day, now=run_at, triggered_by="demo", list_actions=False)
             except RunRefused as error:
-                if day == as_of:
+                if day == last:
                     self.stdout.write(_("Dunning: %(reason)s") % {"reason": error.message})
                 continue
             task_scripts_render(run_id=result.run_id)
             if result.already_ran:
-                if day == as_of:
+                if day == last:
                     self.stdout.write(_("Dunning for %(date)s has already run.") % {"date": day.isoformat()})
                 continue
             self.stdout.write(
