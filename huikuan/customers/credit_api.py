@@ -5,6 +5,7 @@ about another's customer gets the same 404 as for one that does not exist.
 """
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any
 
 from django.http import HttpRequest
@@ -15,7 +16,16 @@ from ninja.pagination import paginate
 from huikuan.accounts.access import COMPANY_WIDE_ROLES, access_customer, require_role, scope_filter
 from huikuan.accounts.models import Role
 from huikuan.core.money import format_minor
-from huikuan.core.schemas import BusinessDate, DecimalAmount, ErrorOut, InputSchema, Page, Text, money_parse
+from huikuan.core.schemas import (
+    BusinessDate,
+    DecimalAmount,
+    DecimalString,
+    ErrorOut,
+    InputSchema,
+    Page,
+    Text,
+    money_parse,
+)
 from huikuan.customers.credit import (
     OVERRIDE_ROLES,
     credit_override_end,
@@ -48,11 +58,26 @@ class CheckOut(Schema):
 
 
 class FactorOut(Schema):
+    """One line of "why this grade"; figures as decimal strings, like every number of the API."""
+
     key: str
     label: str
-    value: float | int | None
+    value: DecimalString | None
     display: str
-    effect: float
+    effect: DecimalString
+
+    @staticmethod
+    def resolve_value(row: dict[str, Any]) -> str | None:
+        return None if row["value"] is None else _decimal_text(row["value"])
+
+    @staticmethod
+    def resolve_effect(row: dict[str, Any]) -> str:
+        return _decimal_text(row["effect"])
+
+
+def _decimal_text(figure: float | int) -> str:
+    """A stored figure (JSON keeps floats) as the shortest decimal string that reads back to it."""
+    return format(Decimal(repr(figure)), "f") if isinstance(figure, float) else str(figure)
 
 
 class OverrideOut(Schema):

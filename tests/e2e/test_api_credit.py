@@ -134,7 +134,7 @@ def test_profile_ratings_and_override(api):
     keys = [factor["key"] for factor in profile["factors"]]
     assert "on_time_share" in keys
     on_time = next(factor for factor in profile["factors"] if factor["key"] == "on_time_share")
-    assert (on_time["value"], on_time["display"], on_time["effect"]) == (0.0, "0 %", -40.0)
+    assert (on_time["value"], on_time["display"], on_time["effect"]) == ("0.0", "0 %", "-40.0")
     assert on_time["label"] == "invoices paid on time"
 
     ratings = api.get("/credit/customers/PROFILE/ratings").json()
