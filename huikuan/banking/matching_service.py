@@ -214,13 +214,23 @@ class _Context:
     tolerances: dict[str, tuple[Decimal, int]] = field(default_factory=dict)
     # Tables PostgreSQL last saw (nearly) empty: analysed once the first batch has filled them.
     unanalysed: list[str] = field(default_factory=list)
+    # (payer account, payer name, customer) of each line applied by a committed batch, learned
+    # as payer aliases once the run ends: the run itself weighs the aliases it started with.
+    learned: list[tuple[str, str, int]] = field(default_factory=list)
 
-    def batch_written(self) -> None:
-        """Once a batch is in, let PostgreSQL see the tables it thought were empty.
+    def batch_written(self, prepared: _Prepared) -> None:
+        """Once a batch is in, keep what its applied lines teach about payers, and let
+        PostgreSQL see the tables it thought were empty.
 
         Planned on an empty allocation table, the ledger's balance refresh reads all of it for
         every invoice; the run would then slow down with each batch until autovacuum noticed.
         """
+        if prepared.decided is not None:
+            self.learned.extend(
+                (a.line.account_key, a.line.name_key, a.customer_id)
+                for a in prepared.decided.applies
+                if a.proposal.invoices
+            )
         if self.unanalysed:
             tables, self.unanalysed = self.unanalysed, []
             with connection.cursor() as cursor:
@@ -334,13 +344,18 @@ def bank_match(
             context.accounts, context.names = _alias_maps()
             context.customer_names = _customer_name_index({line.name_key for line in lines if line.name_key})
     with _sqlite_bulk():
-        batches = list(chunked(lines, max(1, batch_size)))
-        if len(batches) > 1:
-            context.unanalysed = _tables_seen_empty([Allocation, Payment, ShortPayment])
-        if len(batches) > 1:
-            batches = _batches_pipelined(batches, context)
-        for batch in batches:
-            _batch_match(batch, context)
+        try:
+            batches = list(chunked(lines, max(1, batch_size)))
+            if len(batches) > 1:
+                context.unanalysed = _tables_seen_empty([Allocation, Payment, ShortPayment])
+            if len(batches) > 1:
+                batches = _batches_pipelined(batches, context)
+            for batch in batches:
+                _batch_match(batch, context)
+        finally:  # what the batches written so far teach, even when a later one failed
+            if context.learned:
+                with summary.timed("aliases"), transaction.atomic():
+                    summary.aliases_learned += _aliases_learn(context.learned)
     from huikuan.collections.services import short_payments_to_tasks
 
     with summary.timed("tasks"):
@@ -472,24 +487,25 @@ def _batch_match(batch: Sequence[_Line], context: _Context) -> None:
     for attempt in range(1, BATCH_ATTEMPTS + 1):
         try:
             with transaction.atomic():
-                _batch_decide(batch, context)
+                prepared = _batch_decide(batch, context)
                 committing = time.perf_counter()
         except _InvoicesChanged:
             if attempt == BATCH_ATTEMPTS:
                 raise
             continue
         context.summary.seconds["commit"] += time.perf_counter() - committing
-        context.batch_written()
+        context.batch_written(prepared)
         return
 
 
-def _batch_decide(batch: Sequence[_Line], context: _Context) -> None:
+def _batch_decide(batch: Sequence[_Line], context: _Context) -> _Prepared:
     """Lock the batch's lines still as read, decide each, check the invoices paid, write it all."""
     with context.summary.timed("lock"):
         lines, already = _lines_lock(batch)
     prepared = _batch_read(batch, lines, already, context)
     _batch_decided(prepared, context)
     _batch_write(prepared, context)
+    return prepared
 
 
 @dataclass(slots=True)
@@ -566,14 +582,6 @@ def _batch_write(prepared: _Prepared, context: _Context) -> None:
             _payments_write([a for a in decided.applies if a.proposal.invoices], context)
         with summary.timed("lines_written"):
             _lines_write(decided.updates, decided.applies, decided.proposals, prepared.customers, context)
-        with summary.timed("aliases"):
-            summary.aliases_learned += _aliases_learn(
-                [
-                    (a.line.account_key, a.line.name_key, a.customer_id)
-                    for a in decided.applies
-                    if a.proposal.invoices
-                ]
-            )
         summary.fits.update(decided.fits)
     summary.counts["SKIPPED"] += len(prepared.batch) - len(prepared.lines)
 
@@ -622,7 +630,7 @@ def _batches_pipelined(batches: Sequence[Sequence[_Line]], context: _Context) ->
             except _InvoicesChanged:
                 return list(batches[index:])
             context.summary.seconds["commit"] += time.perf_counter() - committing
-            context.batch_written()
+            context.batch_written(prepared)
     return []
 
 
@@ -1077,8 +1085,9 @@ def _aliases_learn(pairs: Sequence[tuple[str, str, int]]) -> int:
     if not wanted:
         return 0
     stamp = connection.ops.adapt_datetimefield_value(timezone.now())
-    rows = [
-        (str(kind), value, customer_id, count, stamp) for (kind, value, customer_id), count in wanted.items()
+    rows = [  # in key order: the unique index is then walked once, not page by random page
+        (str(kind), value, customer_id, count, stamp)
+        for (kind, value, customer_id), count in sorted(wanted.items())
     ]
     table = connection.ops.quote_name(PayerAlias._meta.db_table)
     columns = "kind, value, customer_id, confirmations, last_confirmed_at"

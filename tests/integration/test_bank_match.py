@@ -332,6 +332,8 @@ def test_a_crash_mid_run_loses_and_duplicates_nothing(monkeypatch):
         bank_match(as_of=AS_OF, batch_size=2)
     assert BankStatementLine.objects.filter(status=LineStatus.APPLIED).count() == 2
     assert Payment.objects.count() == 2
+    # the batch written teaches its payer; the one that failed teaches nothing
+    assert PayerAlias.objects.get(kind="NAME", customer=customer).confirmations == 2
 
     monkeypatch.setattr(matching_service, "_payments_write", real_write)
     summary = bank_match(as_of=AS_OF, batch_size=2)
@@ -343,6 +345,7 @@ def test_a_crash_mid_run_loses_and_duplicates_nothing(monkeypatch):
         f"bank-line:{pk}" for pk in BankStatementLine.objects.values_list("pk", flat=True)
     )
     assert not Invoice.objects.filter(open_minor__gt=0).exists()
+    assert PayerAlias.objects.get(kind="NAME", customer=customer).confirmations == 6
 
 
 def test_a_batch_whose_invoices_changed_after_it_read_them_is_decided_again(monkeypatch):

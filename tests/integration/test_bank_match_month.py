@@ -12,7 +12,7 @@ from django.db import transaction
 
 from benchmarks.banking import AS_OF, lines_store, outcome_measure, write_data
 from huikuan.banking.matching_service import bank_match
-from huikuan.banking.models import BankStatementLine, MatchProposal
+from huikuan.banking.models import BankStatementLine, MatchProposal, PayerAlias
 from huikuan.customers.imports import customers_import
 from huikuan.ledger.aging_report import aging_build
 from huikuan.ledger.imports import invoices_import
@@ -79,6 +79,7 @@ def _outcome() -> dict:
         ),
         "invoices": sorted(Invoice.objects.values_list("pk", "open_minor", "status", "settled_date")),
         "proposals": sorted(MatchProposal.objects.values_list("line__identity", "customer_id", "confidence")),
+        "aliases": sorted(PayerAlias.objects.values_list("kind", "value", "customer_id", "confirmations")),
     }
 
 
