@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from huikuan.core.models import TimestampedModel
 from huikuan.customers.models import Customer
@@ -21,7 +22,7 @@ class HandoverKind(models.TextChoices):
 
 
 class HandoverStatus(models.TextChoices):
-    ACTIVE = "ACTIVE", _("active")
+    ACTIVE = "ACTIVE", pgettext_lazy("hand-over status", "active")
     PARTLY_RECOVERED = "PARTLY_RECOVERED", _("partly recovered")
     RECOVERED = "RECOVERED", _("recovered")
     RETURNED = "RETURNED", _("returned")

@@ -48,7 +48,7 @@ class DebtorClassification(models.Model):
     automatic_type = models.CharField(
         _("automatic type"), max_length=12, choices=DebtorType.choices, blank=True
     )
-    is_current = models.BooleanField(_("current"), default=True)
+    is_current = models.BooleanField(pgettext_lazy("classification in force", "current"), default=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

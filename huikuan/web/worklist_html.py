@@ -28,6 +28,7 @@ def worklist_rows_html(
     due_label = escape(_("Due"))
     approve, skip, done = escape(_("Approve")), escape(_("Skip")), escape(_("Done"))
     log_call, log_visit = escape(_("Log call")), escape(_("Log visit"))
+    select_label = _("Select the message to %(customer)s")
     query_input = f'<input type="hidden" name="query" value="{escape(page_query)}">'
     messages_url = escape(messages_url)
     grades = {value: escape(str(label)) for value, label in Grade.choices}
@@ -46,7 +47,7 @@ def worklist_rows_html(
             select = (
                 f'<input type="checkbox" name="message" value="{item.record_id}" form="bulk" '
                 f'id="select-{key}" data-shortcut-select aria-label="'
-                f'{escape(_("Select the message to %(customer)s") % {"customer": customer.name})}">'
+                f'{escape(select_label % {"customer": customer.name})}">'
             )
             actions = (
                 f'\n          <form method="post" action="{messages_url}" hx-post="{messages_url}">{csrf_input}\n'

@@ -17,8 +17,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 from django.utils.translation import gettext as _
 
-DEFAULT_WORKERS = 2
-DEFAULT_THREADS = 4
+# Two single-threaded processes a core: the pages are CPU work in Python, and threads of one
+# process wait for each other's interpreter lock. Measured with 20 collectors on 2 cores
+# (docs/benchmarks.md, Workbench): 4 × 1 served the worklist and customer page at p95 130-150 ms,
+# 2 × 4 at 240-290 ms, for the same load.
+DEFAULT_WORKERS = 2 * (os.cpu_count() or 1)
+DEFAULT_THREADS = 1
 
 
 def _env_int(name: str, default: int) -> int:
@@ -71,13 +75,13 @@ class Command(BaseCommand):
             "--workers",
             type=int,
             default=_env_int("HUIKUAN_WEB_WORKERS", DEFAULT_WORKERS),
-            help="worker processes (default HUIKUAN_WEB_WORKERS or 2)",
+            help="worker processes (default HUIKUAN_WEB_WORKERS or two per core)",
         )
         parser.add_argument(
             "--threads",
             type=int,
             default=_env_int("HUIKUAN_WEB_THREADS", DEFAULT_THREADS),
-            help="threads per worker (default HUIKUAN_WEB_THREADS or 4)",
+            help="threads per worker (default HUIKUAN_WEB_THREADS or 1)",
         )
         parser.add_argument("--timeout", type=int, default=60, help="seconds before a stuck request is cut")
         parser.add_argument(
