@@ -195,9 +195,13 @@ def _chosen_invoices(
         queryset = queryset.filter(currency=currency.upper())
     found = list(queryset.order_by("due_date", "number"))
     if not found:
+        if currency:
+            raise NothingToHandOver(
+                _("Customer %(code)s has no open invoices in %(currency)s to hand over.")
+                % {"code": customer.code, "currency": currency.upper()}
+            )
         raise NothingToHandOver(
-            _("Customer %(code)s has no open invoices%(currency)s to hand over.")
-            % {"code": customer.code, "currency": f" in {currency.upper()}" if currency else ""}
+            _("Customer %(code)s has no open invoices to hand over.") % {"code": customer.code}
         )
     currencies = {invoice.currency for invoice in found}
     if len(currencies) > 1:
@@ -232,10 +236,7 @@ def handover_create(
     """
     kind = (kind or "").strip().upper()
     if kind not in HandoverKind.values:
-        raise HandoverInvalid(
-            _("Hand over to %(choices)s, not %(kind)s.")
-            % {"choices": " or ".join(value.lower() for value in HandoverKind.values), "kind": kind or "—"}
-        )
+        raise HandoverInvalid(_("Hand over to an agency or a lawyer, not %(kind)s.") % {"kind": kind or "—"})
     agent_name = (agent_name or "").strip()
     if not agent_name:
         raise HandoverInvalid(_("Name the agency or lawyer the debt is handed to."))
