@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 # Two single-threaded processes a core: the pages are CPU work in Python, and threads of one
 # process wait for each other's interpreter lock. Measured with 20 collectors on 2 cores
 # (docs/benchmarks.md, Workbench): 4 × 1 served the worklist and customer page at p95 130-150 ms,
-# 2 × 4 at 240-290 ms, for the same load.
-DEFAULT_WORKERS = 2 * (os.cpu_count() or 1)
+# 2 × 4 at 240-290 ms, for the same load. At most 16: each process holds its own memory.
+DEFAULT_WORKERS = min(16, 2 * (os.cpu_count() or 1))
 DEFAULT_THREADS = 1
 
 
@@ -75,7 +75,7 @@ class Command(BaseCommand):
             "--workers",
             type=int,
             default=_env_int("HUIKUAN_WEB_WORKERS", DEFAULT_WORKERS),
-            help="worker processes (default HUIKUAN_WEB_WORKERS or two per core)",
+            help="worker processes (default HUIKUAN_WEB_WORKERS or two per core, at most 16)",
         )
         parser.add_argument(
             "--threads",
