@@ -108,11 +108,12 @@ def _zero() -> Value:
 def invoice_balances_refresh(invoices: QuerySet[Invoice] | Iterable[int]) -> int:
     """Recompute open amount, status and settled date for the given invoices in one UPDATE.
 
-    The allocations and adjustments are summed once per invoice in a joined derived table, and
-    every derived column is set from those sums in the same statement: each invoice row is
-    written once, where correlated subqueries per column would read the history again for
-    each column and a second UPDATE would write every row twice (PostgreSQL keeps a new row
-    version, and new entries in every index on open_minor, for each).
+    Each invoice's sums are read by index lookups of its own allocations and adjustments, in a
+    table materialised once, and every derived column is set from it in the same statement: each
+    invoice row is written once (a second UPDATE would write every row twice, and PostgreSQL keeps
+    a new row version and new index entries for each). Lookups per invoice rather than grouping
+    whole tables keep the cost proportional to the invoices asked for, whatever the planner
+    believes about tables that grew inside the transaction.
     """
     ids_sql, ids_params = _ids_subquery(invoices)
     quote = connection.ops.quote_name
@@ -122,6 +123,21 @@ def invoice_balances_refresh(invoices: QuerySet[Invoice] | Iterable[int]) -> int
     greatest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
     epoch = connection.ops.adapt_datefield_value(date(1, 1, 1))
     sql = f"""
+        WITH n AS MATERIALIZED (
+            SELECT i.id, i.amount_minor,
+                   i.amount_minor
+                   - COALESCE((SELECT SUM(x.amount_minor) FROM {allocation} x WHERE x.invoice_id = i.id), 0)
+                   - COALESCE((SELECT SUM(y.amount_minor) FROM {adjustment} y WHERE y.invoice_id = i.id), 0)
+                   AS open_minor,
+                   (SELECT MAX(x.allocation_date) FROM {allocation} x WHERE x.invoice_id = i.id)
+                   AS last_allocation,
+                   (SELECT MAX(y.adjustment_date) FROM {adjustment} y WHERE y.invoice_id = i.id)
+                   AS last_adjustment,
+                   (SELECT COUNT(*) FROM {adjustment} y WHERE y.invoice_id = i.id AND y.kind = %s) AS cancelled,
+                   (SELECT COUNT(*) FROM {adjustment} y WHERE y.invoice_id = i.id AND y.kind = %s) AS written_off
+            FROM {invoice} i
+            WHERE i.id IN ({ids_sql})
+        )
         UPDATE {invoice} SET
             open_minor = n.open_minor,
             status = CASE
@@ -133,27 +149,13 @@ def invoice_balances_refresh(invoices: QuerySet[Invoice] | Iterable[int]) -> int
             settled_date = CASE WHEN n.open_minor <= 0
                 THEN {greatest}(COALESCE(n.last_allocation, %s), COALESCE(n.last_adjustment, %s))
                 ELSE NULL END
-        FROM (
-            SELECT i.id, i.amount_minor,
-                   i.amount_minor - COALESCE(a.total, 0) - COALESCE(d.total, 0) AS open_minor,
-                   a.last AS last_allocation, d.last AS last_adjustment,
-                   COALESCE(d.cancelled, 0) AS cancelled, COALESCE(d.written_off, 0) AS written_off
-            FROM {invoice} i
-            LEFT JOIN (
-                SELECT invoice_id, SUM(amount_minor) AS total, MAX(allocation_date) AS last
-                FROM {allocation} WHERE invoice_id IN ({ids_sql}) GROUP BY invoice_id
-            ) a ON a.invoice_id = i.id
-            LEFT JOIN (
-                SELECT invoice_id, SUM(amount_minor) AS total, MAX(adjustment_date) AS last,
-                       SUM(CASE WHEN kind = %s THEN 1 ELSE 0 END) AS cancelled,
-                       SUM(CASE WHEN kind = %s THEN 1 ELSE 0 END) AS written_off
-                FROM {adjustment} WHERE invoice_id IN ({ids_sql}) GROUP BY invoice_id
-            ) d ON d.invoice_id = i.id
-            WHERE i.id IN ({ids_sql})
-        ) n
+        FROM n
         WHERE {invoice}.id = n.id
     """  # noqa: S608 - table names from the models, values as parameters
     params = [
+        AdjustmentKind.CANCELLATION,
+        AdjustmentKind.WRITE_OFF,
+        *ids_params,
         InvoiceStatus.OPEN,
         InvoiceStatus.PARTIALLY_PAID,
         InvoiceStatus.CANCELLED,
@@ -161,11 +163,6 @@ def invoice_balances_refresh(invoices: QuerySet[Invoice] | Iterable[int]) -> int
         InvoiceStatus.PAID,
         epoch,
         epoch,
-        *ids_params,
-        AdjustmentKind.CANCELLATION,
-        AdjustmentKind.WRITE_OFF,
-        *ids_params,
-        *ids_params,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
