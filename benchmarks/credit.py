@@ -188,11 +188,15 @@ def bench(kind: str, args: argparse.Namespace, workdir: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--invoices", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=3)
-    parser.add_argument("--workdir", type=Path, help="keep data and databases here (default: a temporary folder)")
+    parser.add_argument(
+        "--workdir", type=Path, help="keep data and databases here (default: a temporary folder)"
+    )
     parser.add_argument(
         "--from",
         dest="source",
@@ -226,7 +230,11 @@ def main() -> None:
         "as_of": AS_OF.isoformat(),
         "invoices": args.invoices,
         "customers": args.customers,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
         "results": results,
     }
     (HERE / "results").mkdir(exist_ok=True)
