@@ -99,18 +99,17 @@ def reference_keys(value: str) -> tuple[str, ...]:
     inside the number is forgiven as long as a separator shows where the groups are. A value
     without digits has no keys.
     """
-    text = text_normalise(value)
-    compact = _NOT_ALNUM.sub("", text)
-    body = compact.lstrip(_LETTERS)
-    if not body:
+    groups = _GROUPS.findall(text_normalise(value))
+    start = 0
+    while start < len(groups) and groups[start][0] in _LETTERS:
+        start += 1
+    if start == len(groups):
         return ()
-    canonical = body.lstrip("0") or "0"
-    groups = _GROUPS.findall(text)
-    while groups and groups[0][0] in _LETTERS:
-        del groups[0]
-    if len(groups) < 2:
+    body = groups[start:]
+    canonical = "".join(body).lstrip("0") or "0"
+    if len(body) < 2:
         return (canonical,)
-    segmented = "-".join((group.lstrip("0") or "0") if group[0].isdigit() else group for group in groups)
+    segmented = "-".join([(group.lstrip("0") or "0") if group[0].isdigit() else group for group in body])
     return (canonical, segmented)
 
 

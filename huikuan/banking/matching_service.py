@@ -64,6 +64,7 @@ from huikuan.banking.matching import (
     payer_name_key,
     proposal_make,
     reference_keys,
+    reference_prefix,
     reference_tokens,
     references_find,
     token_keys,
@@ -79,7 +80,7 @@ from huikuan.core.audit import audit_record, audit_snapshot
 from huikuan.core.errors import HuikuanError, NotFound
 from huikuan.core.models import AuditAction, AuditEntry
 from huikuan.core.money import Money, format_minor, to_minor
-from huikuan.core.tabular import chunked, model_field, rows_update
+from huikuan.core.tabular import chunked, model_field, rows_update, values_subquery
 from huikuan.customers.models import Customer
 from huikuan.ledger.allocation import OpenItem, allocation_order, plan_allocation
 from huikuan.ledger.models import Allocation, Invoice, Payment, PaymentMethod, ShortPayment
@@ -423,10 +424,17 @@ def _invoice_index(wanted: set[str], *, as_of: date) -> dict[str, list[InvoiceRe
     rows = Invoice.objects.filter(Q(open_minor__gt=0) | Q(settled_date__gte=settled_since)).values_list(
         "pk", "number", "customer_id", "currency"
     )
-    for pk, number, customer_id, currency in rows.iterator(chunk_size=20_000):
-        for key in reference_keys(number):
-            if key in wanted:
-                index.setdefault(key, []).append(InvoiceRef.of(pk, number, customer_id, currency))
+    sql, params = rows.query.sql_with_params()
+    # Read raw, streamed: a million rows through the queryset's iterator cost seconds of Python.
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(20_000):
+            for pk, number, customer_id, currency in chunk:
+                keys = reference_keys(number)
+                for key in keys:
+                    if key in wanted:
+                        ref = InvoiceRef(pk, number, customer_id, currency, keys, reference_prefix(number))
+                        index.setdefault(key, []).append(ref)
     return index
 
 
@@ -576,10 +584,8 @@ def _batch_write(prepared: _Prepared, context: _Context) -> None:
     decided = prepared.decided
     if prepared.lines:
         assert decided is not None
-        with summary.timed("lock"):
-            _invoices_still_open(decided.applies, prepared.open_rows)
         with summary.timed("payments"):
-            _payments_write([a for a in decided.applies if a.proposal.invoices], context)
+            _payments_write([a for a in decided.applies if a.proposal.invoices], prepared.open_rows, context)
         with summary.timed("lines_written"):
             _lines_write(decided.updates, decided.applies, decided.proposals, prepared.customers, context)
         summary.fits.update(decided.fits)
@@ -768,29 +774,6 @@ def _candidates_load(
     return customers, open_rows
 
 
-def _invoices_still_open(applies: Sequence[_Apply], open_rows: dict[int, list[OpenInvoice]]) -> None:
-    """Lock the invoices the batch pays (as ``payment_record`` locks them) and check that nothing
-    was applied to them since they were read; raise _InvoicesChanged if something was.
-
-    A payment recorded for the same customer meanwhile either committed before this lock (and is
-    seen here) or waits for the batch and then sees its allocations: money is never spent twice.
-    """
-    read = {
-        invoice.invoice_id: invoice.open_minor
-        for a in applies
-        if a.plan
-        for invoice in open_rows.get(a.customer_id, ())
-    }
-    paid = sorted({invoice_id for a in applies for invoice_id, _take in a.plan})
-    for chunk in chunked(paid, 2000):
-        invoices = Invoice.objects.filter(pk__in=_in(chunk)).order_by("pk")
-        if connection.features.has_select_for_update:
-            invoices = invoices.select_for_update()
-        for invoice_id, open_minor in invoices.values_list("pk", "open_minor"):
-            if read.get(invoice_id) != open_minor:
-                raise _InvoicesChanged(invoice_id)
-
-
 def _candidate(
     customer_id: int,
     customers: dict[int, tuple[str, tuple[str, ...]]],
@@ -832,15 +815,8 @@ def _tables_seen_empty(models: Sequence[type[Model]]) -> list[str]:
 
 
 def _in(values: Sequence[int] | Sequence[str]) -> RawSQL:
-    """Return a subquery yielding the values, passed as one parameter.
-
-    Thousands of ids as separate parameters cost Django more than the query costs the database.
-    """
-    listed: list[Any] = list(values)
-    if connection.vendor == "postgresql":
-        kind = "bigint" if listed and isinstance(listed[0], int) else "text"
-        return RawSQL(f"SELECT unnest(%s::{kind}[])", [listed])  # noqa: S611
-    return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(listed)])  # noqa: S611
+    """Return a subquery yielding the values, passed as one parameter (see values_subquery)."""
+    return RawSQL(*values_subquery(values))  # noqa: S611
 
 
 @contextmanager
@@ -903,12 +879,20 @@ def _plan(
     return plan, shorts
 
 
-def _payments_write(applies: Sequence[_Apply], context: _Context) -> None:
+def _payments_write(
+    applies: Sequence[_Apply], open_rows: dict[int, list[OpenInvoice]], context: _Context
+) -> None:
     """Record the batch's payments, allocations and short payments, then refresh the balances.
 
     The same rows ``payment_record`` writes one payment at a time, including its audit entry. A
     payment's unapplied remainder is written with it: its allocations are this plan, written in
     the same transaction, so refreshing it afterwards would only write the same number again.
+
+    The balance refresh locks the invoices paid and checks that each is still open by the
+    amount read (``open_rows``); if one is not, someone applied money to it since, and
+    _InvoicesChanged rolls the batch back to be read again. A payment recorded for the same
+    customer meanwhile either committed before (and is seen here) or waits for the batch and
+    then sees its allocations: money is never spent twice.
     """
     if not applies:
         return
@@ -942,9 +926,12 @@ def _payments_write(applies: Sequence[_Apply], context: _Context) -> None:
             for pk, take in a.plan
         ],
     )
+    read = {row.invoice_id: row for a in applies for row in open_rows.get(a.customer_id, ())}
     touched = sorted({pk for a in applies for pk, _take in a.plan})
     for ids in chunked(touched, 5000):
-        invoice_balances_refresh(Invoice.objects.filter(pk__in=_in(ids)))
+        refreshed = invoice_balances_refresh(ids, unless_changed={pk: read[pk].open_minor for pk in ids})
+        if refreshed != len(ids):
+            raise _InvoicesChanged("an invoice was paid meanwhile")
     _rows_insert(
         ShortPayment,
         ("payment", "invoice", "currency", "short_minor", "event_date", "created_at"),
@@ -954,7 +941,6 @@ def _payments_write(applies: Sequence[_Apply], context: _Context) -> None:
             for pk, short in a.shorts
         ],
     )
-    numbers = dict(Invoice.objects.filter(pk__in=_in(touched)).values_list("pk", "number")) if touched else {}
     actor = context.actor
     json_value = connection.ops.adapt_json_value
     _rows_insert(
@@ -982,7 +968,7 @@ def _payments_write(applies: Sequence[_Apply], context: _Context) -> None:
                         "reference": _payment_reference(a.line.structured_reference, a.line.remittance),
                         "payer_name": a.line.payer_name[:255],
                         "external_id": EXTERNAL_ID.format(line=a.line.pk),
-                        "allocations": [[numbers.get(pk, pk), take] for pk, take in a.plan],
+                        "allocations": [[read[pk].number, take] for pk, take in a.plan],
                     },
                     None,
                 ),
@@ -1113,9 +1099,10 @@ def _aliases_learn(pairs: Sequence[tuple[str, str, int]]) -> int:
 def _rows_update(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Update rows by primary key: each row is the new values, then the key (as ``rows_update``).
 
-    PostgreSQL takes them as one array a column, unnested into a table the UPDATE joins: one
-    statement, no temporary table to create and drop each batch, and the row count known to
-    the planner, which then finds the rows by key instead of reading the whole table.
+    PostgreSQL takes the rows as one JSON text (a list adapted element by element costs the
+    matching process more than the update costs the server), read as a table the UPDATE joins
+    by key. The keys' range is given as well: a batch's lines are neighbours, and the planner
+    then reads them by index instead of hashing the whole table each batch.
     """
     if connection.vendor != "postgresql" or not rows:
         rows_update(model, fields, rows)
@@ -1125,17 +1112,21 @@ def _rows_update(model: type[Model], fields: Sequence[str], rows: Sequence[Seque
     assert key is not None
     concrete = [*(model_field(model, name) for name in fields), key]
     names = [f"v{index}" for index in range(len(fields))] + ["k"]
-    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in concrete)
+    values = ", ".join(
+        f"(r ->> {index})::{field.db_type(connection)} AS {name}"
+        for index, (name, field) in enumerate(zip(names, concrete, strict=True))
+    )
     table = quote(model._meta.db_table)
+    column = f"{table}.{quote(str(key.column))}"
     assignments = ", ".join(
         f"{quote(str(field.column))} = u.{name}" for name, field in zip(names, concrete[:-1], strict=False)
     )
-    columns = [list(column) for column in zip(*rows, strict=True)]
+    keys = [row[-1] for row in rows]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS u({', '.join(names)}) "
-            f"WHERE {table}.{quote(str(key.column))} = u.k",
-            columns,
+            f"UPDATE {table} SET {assignments} FROM (SELECT {values} FROM json_array_elements(%s::json) AS r) AS u "
+            f"WHERE {column} = u.k AND {column} BETWEEN %s AND %s",
+            [json.dumps(rows, default=str), min(keys), max(keys)],
         )
 
 

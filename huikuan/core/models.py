@@ -73,8 +73,14 @@ class AuditEntry(models.Model):
     )
     # Who acted when no user did: "system", "portal", "import", "dunning run".
     actor_label = models.CharField(_("actor"), max_length=150, blank=True)
+    # Indexed by the composite index that starts with it (Meta.indexes): one index less to write.
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_entries"
+        "customers.Customer",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_entries",
+        db_index=False,
     )
     entity = models.CharField(_("record type"), max_length=60)  # app_label.model
     entity_id = models.CharField(_("record id"), max_length=64)

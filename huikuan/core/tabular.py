@@ -15,9 +15,10 @@ import codecs
 import csv
 import functools
 import io
+import json
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -701,6 +702,26 @@ def indexes_deferred(model: type[Model]) -> Iterator[None]:
     with connection.cursor() as cursor:
         for _name, sql in indexes:
             cursor.execute(sql)
+
+
+def values_subquery(values: Sequence[int] | Sequence[str]) -> tuple[str, list[str]]:
+    """Return SQL selecting the values, and its single parameter.
+
+    Thousands of values as separate parameters cost more to bind than the query costs to run,
+    and a list passed as an array is adapted element by element in Python: integers go as one
+    array literal on PostgreSQL, text (and anything on SQLite) as one JSON document.
+    """
+    listed: list[Any] = list(values)
+    if connection.vendor != "postgresql":
+        return "SELECT value FROM json_each(%s)", [json.dumps(listed)]
+    if listed and not isinstance(listed[0], int):
+        return "SELECT json_array_elements_text(%s::json)", [json.dumps(listed)]
+    return "SELECT unnest(%s::bigint[])", [integers_literal(listed)]
+
+
+def integers_literal(values: Iterable[int]) -> str:
+    """Return PostgreSQL's text of an integer array ("{1,2,3}"), to pass as one ``::bigint[]`` parameter."""
+    return "{" + ",".join(str(int(value)) for value in values) + "}"
 
 
 def chunked(items: Sequence[Any], size: int = CHUNK_ROWS) -> Iterator[Sequence[Any]]:

@@ -26,7 +26,8 @@ class InvoiceStatus(models.TextChoices):
 
 class Invoice(models.Model):
     number = models.CharField(_("invoice number"), max_length=64, unique=True)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
+    # Indexed by the composite index that starts with it (Meta.indexes): one index less to write.
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices", db_index=False)
     issue_date = models.DateField(_("issue date"))
     due_date = models.DateField(_("due date"))
     currency = models.CharField(_("currency"), max_length=3)
@@ -77,7 +78,8 @@ class PaymentMethod(models.TextChoices):
 
 
 class Payment(models.Model):
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payments")
+    # Indexed by the composite index that starts with it (Meta.indexes): one index less to write.
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payments", db_index=False)
     received_date = models.DateField(_("received date"))
     currency = models.CharField(_("currency"), max_length=3)
     amount_minor = models.BigIntegerField(_("amount (minor units)"))
@@ -109,7 +111,8 @@ class Allocation(models.Model):
     """Part of a payment applied to an invoice. A negative row reverses an earlier one."""
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
+    # Indexed by the composite index that starts with it (Meta.indexes): one index less to write.
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations", db_index=False)
     amount_minor = models.BigIntegerField(_("amount (minor units)"))
     allocation_date = models.DateField(_("allocation date"))
     reverses = models.OneToOneField(
@@ -160,7 +163,10 @@ class ShortPayment(models.Model):
     Later the collections app turns each one into a task for the customer's collector.
     """
 
-    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="short_payments")
+    # Indexed by the unique constraint that starts with it: one index less to write.
+    payment = models.ForeignKey(
+        Payment, on_delete=models.CASCADE, related_name="short_payments", db_index=False
+    )
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="short_payments")
     currency = models.CharField(_("currency"), max_length=3)
     short_minor = models.BigIntegerField(_("difference (minor units)"))

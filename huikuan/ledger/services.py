@@ -7,7 +7,7 @@ are refreshed here with set-based SQL, so that single writes and bulk imports sh
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -28,6 +28,7 @@ from huikuan.core.audit import audit_record, audit_snapshot
 from huikuan.core.errors import HuikuanError, NotFound
 from huikuan.core.models import AuditAction
 from huikuan.core.money import Money, normalise_currency
+from huikuan.core.tabular import integers_literal, values_subquery
 from huikuan.customers.models import Customer
 from huikuan.ledger.allocation import OpenItem, allocation_order, plan_allocation
 from huikuan.ledger.models import (
@@ -105,7 +106,9 @@ def _zero() -> Value:
     return Value(0, output_field=BigIntegerField())
 
 
-def invoice_balances_refresh(invoices: QuerySet[Invoice] | Iterable[int]) -> int:
+def invoice_balances_refresh(
+    invoices: QuerySet[Invoice] | Iterable[int], *, unless_changed: Mapping[int, int] | None = None
+) -> int:
     """Recompute open amount, status and settled date for the given invoices in one UPDATE.
 
     Each invoice's sums are read by index lookups of its own allocations and adjustments, in a
@@ -114,17 +117,32 @@ def invoice_balances_refresh(invoices: QuerySet[Invoice] | Iterable[int]) -> int
     a new row version and new index entries for each). Lookups per invoice rather than grouping
     whole tables keep the cost proportional to the invoices asked for, whatever the planner
     believes about tables that grew inside the transaction.
+
+    ``unless_changed`` (invoice id → open amount as the caller read it, for every invoice given)
+    leaves alone, and does not count, an invoice whose open amount is no longer that: the UPDATE
+    itself locks the rows (in id order) and checks them, so a caller that allocated from what it
+    read compares the count with the invoices and rolls back if someone paid one meanwhile.
+    Returns the number of invoices refreshed.
     """
-    ids_sql, ids_params = _ids_subquery(invoices)
     quote = connection.ops.quote_name
     invoice = quote(Invoice._meta.db_table)
     allocation = quote(Allocation._meta.db_table)
     adjustment = quote(InvoiceAdjustment._meta.db_table)
     greatest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
     epoch = connection.ops.adapt_datefield_value(date(1, 1, 1))
+    if unless_changed is None:
+        ids_sql, ids_params = _ids_subquery(invoices)
+        source, read, guard = f"FROM {invoice} i WHERE i.id IN ({ids_sql})", "", ""
+    else:
+        if isinstance(invoices, QuerySet):
+            raise TypeError("unless_changed needs the invoices as ids")
+        ids = sorted(set(invoices))
+        ids_sql, ids_params = _pairs_relation(ids, [unless_changed[pk] for pk in ids])
+        source = f"FROM {invoice} i JOIN ({ids_sql}) e ON e.id = i.id"
+        read, guard = ", e.open_read", f" AND {invoice}.open_minor = n.open_read"
     sql = f"""
         WITH n AS MATERIALIZED (
-            SELECT i.id, i.amount_minor,
+            SELECT i.id, i.amount_minor{read},
                    i.amount_minor
                    - COALESCE((SELECT SUM(x.amount_minor) FROM {allocation} x WHERE x.invoice_id = i.id), 0)
                    - COALESCE((SELECT SUM(y.amount_minor) FROM {adjustment} y WHERE y.invoice_id = i.id), 0)
@@ -135,8 +153,8 @@ def invoice_balances_refresh(invoices: QuerySet[Invoice] | Iterable[int]) -> int
                    AS last_adjustment,
                    (SELECT COUNT(*) FROM {adjustment} y WHERE y.invoice_id = i.id AND y.kind = %s) AS cancelled,
                    (SELECT COUNT(*) FROM {adjustment} y WHERE y.invoice_id = i.id AND y.kind = %s) AS written_off
-            FROM {invoice} i
-            WHERE i.id IN ({ids_sql})
+            {source}
+            ORDER BY i.id
         )
         UPDATE {invoice} SET
             open_minor = n.open_minor,
@@ -150,7 +168,7 @@ def invoice_balances_refresh(invoices: QuerySet[Invoice] | Iterable[int]) -> int
                 THEN {greatest}(COALESCE(n.last_allocation, %s), COALESCE(n.last_adjustment, %s))
                 ELSE NULL END
         FROM n
-        WHERE {invoice}.id = n.id
+        WHERE {invoice}.id = n.id{guard}
     """  # noqa: S608 - table names from the models, values as parameters
     params = [
         AdjustmentKind.CANCELLATION,
@@ -166,22 +184,32 @@ def invoice_balances_refresh(invoices: QuerySet[Invoice] | Iterable[int]) -> int
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount
+        if cursor.rowcount >= 0:
+            return cursor.rowcount
+        # Python's sqlite3 counts no rows for a statement that starts with WITH: ask SQLite.
+        cursor.execute("SELECT changes()")
+        return int(cursor.fetchone()[0])
+
+
+def _pairs_relation(ids: Sequence[int], reads: Sequence[int]) -> tuple[str, list[str]]:
+    """Return SQL of a relation (id, open_read) from two lists of integers, each one parameter."""
+    if connection.vendor == "postgresql":
+        return (
+            "SELECT * FROM unnest(%s::bigint[], %s::bigint[]) AS e(id, open_read)",
+            [integers_literal(ids), integers_literal(reads)],
+        )
+    return (
+        "SELECT value ->> 0 AS id, value ->> 1 AS open_read FROM json_each(%s)",
+        [json.dumps(list(zip(ids, reads, strict=True)))],
+    )
 
 
 def _ids_subquery(rows: QuerySet[Any] | Iterable[int]) -> tuple[str, list[Any]]:
-    """Return SQL selecting the rows' primary keys, and its parameters.
-
-    A list of ids is passed as one parameter (an array on PostgreSQL, JSON on SQLite): thousands
-    of ids as separate parameters cost more to bind than the query costs to run.
-    """
+    """Return SQL selecting the rows' primary keys, and its parameters (a list of ids as one)."""
     if isinstance(rows, QuerySet):
         sql, params = rows.order_by().values("pk").query.sql_with_params()
         return sql, list(params)
-    ids = [int(pk) for pk in rows]
-    if connection.vendor == "postgresql":
-        return "SELECT unnest(%s::bigint[])", [ids]
-    return "SELECT value FROM json_each(%s)", [json.dumps(ids)]
+    return values_subquery([int(pk) for pk in rows])
 
 
 def payment_balances_refresh(payments: QuerySet[Payment] | Iterable[int]) -> int:

@@ -320,12 +320,12 @@ def test_a_crash_mid_run_loses_and_duplicates_nothing(monkeypatch):
     real_write = matching_service._payments_write
     calls = []
 
-    def crash_on_second_batch(applies, context):
+    def crash_on_second_batch(applies, *args):
         calls.append(len(applies))
         if len(calls) == 2:
-            real_write(applies, context)  # the payments are written, then the process dies
+            real_write(applies, *args)  # the payments are written, then the process dies
             raise RuntimeError("power cut")
-        real_write(applies, context)
+        real_write(applies, *args)
 
     monkeypatch.setattr(matching_service, "_payments_write", crash_on_second_batch)
     with pytest.raises(RuntimeError):
