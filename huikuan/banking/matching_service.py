@@ -80,7 +80,7 @@ from huikuan.core.audit import audit_record, audit_snapshot
 from huikuan.core.errors import HuikuanError, NotFound
 from huikuan.core.models import AuditAction, AuditEntry
 from huikuan.core.money import Money, format_minor, to_minor
-from huikuan.core.tabular import chunked, model_field, rows_update, values_subquery
+from huikuan.core.tabular import chunked, ids_reserve, model_field, values_subquery
 from huikuan.customers.models import Customer
 from huikuan.ledger.allocation import OpenItem, allocation_order, plan_allocation
 from huikuan.ledger.models import Allocation, Invoice, Payment, PaymentMethod, ShortPayment
@@ -220,12 +220,13 @@ class _Context:
     learned: list[tuple[str, str, int]] = field(default_factory=list)
 
     def batch_written(self, prepared: _Prepared) -> None:
-        """Once a batch is in, keep what its applied lines teach about payers, and let
+        """Once a batch is in, count it, keep what its applied lines teach about payers, and let
         PostgreSQL see the tables it thought were empty.
 
         Planned on an empty allocation table, the ledger's balance refresh reads all of it for
         every invoice; the run would then slow down with each batch until autovacuum noticed.
         """
+        self.summary.batch_add(prepared)
         if prepared.decided is not None:
             self.learned.extend(
                 (a.line.account_key, a.line.name_key, a.customer_id)
@@ -269,11 +270,33 @@ class _Summary:
         finally:
             self.seconds[phase] += time.perf_counter() - started
 
-    def add(self, line: _Line, status: str) -> bool:
-        """Count the line; return whether its decision is still to be listed."""
-        self.counts[status] += 1
-        self.amounts[status][line.currency] += line.amount_minor
-        return len(self.decisions) < self.limit
+    def batch_add(self, prepared: _Prepared) -> None:
+        """Count a batch written (and list its decisions while fewer than the limit are listed)."""
+        self.counts["SKIPPED"] += len(prepared.batch) - len(prepared.lines)
+        decided = prepared.decided
+        if decided is None:
+            return
+        self.fits.update(decided.fits)
+        payment_of = {a.line.pk: a.payment_id for a in decided.applies}
+        for line, status, _customer in decided.updates:
+            self.counts[status] += 1
+            self.amounts[status][line.currency] += line.amount_minor
+            if len(self.decisions) >= self.limit:
+                continue
+            proposal = decided.proposals.get(line.pk)
+            self.decisions.append(
+                {
+                    "line": line.pk,
+                    "status": status,
+                    "amount": format_minor(line.amount_minor, line.currency),
+                    "currency": line.currency,
+                    "customer": prepared.customers[proposal.customer_id][0] if proposal is not None else None,
+                    "invoices": proposal.invoice_numbers if proposal is not None else [],
+                    "confidence": proposal.confidence if proposal is not None else 0,
+                    "payment": payment_of.get(line.pk) if status == LineDecision.APPLY else None,
+                    "reasons": list(proposal.reasons) if proposal is not None else [],
+                }
+            )
 
 
 def bank_match(
@@ -579,17 +602,22 @@ def _batch_decided(prepared: _Prepared, context: _Context) -> _Prepared:
 
 
 def _batch_write(prepared: _Prepared, context: _Context) -> None:
-    """Check the invoices a decided batch pays and write it, in the caller's transaction."""
+    """Write a decided batch in the caller's transaction: its lines first, each only if still in
+    the status read, then the payments, each invoice only if still open by the amount read.
+
+    Either check failing raises _InvoicesChanged, and the transaction rolls back whole.
+    """
     summary = context.summary
     decided = prepared.decided
     if prepared.lines:
         assert decided is not None
-        with summary.timed("payments"):
-            _payments_write([a for a in decided.applies if a.proposal.invoices], prepared.open_rows, context)
+        paying = [a for a in decided.applies if a.proposal.invoices]
         with summary.timed("lines_written"):
-            _lines_write(decided.updates, decided.applies, decided.proposals, prepared.customers, context)
-        summary.fits.update(decided.fits)
-    summary.counts["SKIPPED"] += len(prepared.batch) - len(prepared.lines)
+            for a, payment_id in zip(paying, ids_reserve(Payment, len(paying)), strict=True):
+                a.payment_id = payment_id
+            _lines_write(decided.updates, decided.applies, decided.proposals, context)
+        with summary.timed("payments"):
+            _payments_write(paying, prepared.open_rows, context)
 
 
 # --- batches pipelined: the next batch decided while the last is written ----------------------
@@ -602,8 +630,8 @@ def _batches_pipelined(batches: Sequence[Sequence[_Line]], context: _Context) ->
     Everything that reads or writes stays on this thread's connection, inside this thread's
     transactions: only the weighing of lines already read runs on a second thread. The next
     batch is read before the last is written, with the open amounts the last one planned
-    standing in for those not written yet; each batch then locks its lines and checks its
-    invoices as one matched alone does. Should a line or an invoice have changed meanwhile
+    standing in for those not written yet; writing a batch then checks its lines and its
+    invoices (see _batch_write). Should a line or an invoice have changed meanwhile
     (someone else's payment or decision), the batches from that one on are returned, to be
     read and decided again one at a time.
     """
@@ -629,8 +657,6 @@ def _batches_pipelined(batches: Sequence[Sequence[_Line]], context: _Context) ->
                 deciding = pool.submit(decided, read(batches[index + 1]))
             try:
                 with transaction.atomic():
-                    with context.summary.timed("lock"):
-                        _lines_confirm(prepared)
                     _batch_write(prepared, context)
                     committing = time.perf_counter()
             except _InvoicesChanged:
@@ -641,25 +667,12 @@ def _batches_pipelined(batches: Sequence[Sequence[_Line]], context: _Context) ->
 
 
 def _lines_read(batch: Sequence[_Line]) -> tuple[list[_Line], dict[str, tuple[int, int]]]:
-    """As _lines_lock, without locking: the batch locks and checks them before it is written."""
+    """As _lines_lock, without locking: writing the batch checks them (see _batch_write)."""
     statuses = dict(
         BankStatementLine.objects.filter(pk__in=_in([line.pk for line in batch])).values_list("pk", "status")
     )
     lines = [line for line in batch if statuses.get(line.pk) == line.status]
     return lines, _payments_recorded(lines)
-
-
-def _lines_confirm(prepared: _Prepared) -> None:
-    """Lock a batch's lines read unlocked; raise _InvoicesChanged unless each is still as read."""
-    lines = prepared.lines
-    if not lines:
-        return
-    locked = BankStatementLine.objects.filter(pk__in=_in([line.pk for line in lines]))
-    if connection.features.has_select_for_update_skip_locked:
-        locked = locked.select_for_update(skip_locked=True, of=("self",))
-    statuses = dict(locked.values_list("pk", "status"))
-    if any(statuses.get(line.pk) != line.status for line in lines):
-        raise _InvoicesChanged("a line changed")
 
 
 def _lines_lock(batch: Sequence[_Line]) -> tuple[list[_Line], dict[str, tuple[int, int]]]:
@@ -882,7 +895,8 @@ def _plan(
 def _payments_write(
     applies: Sequence[_Apply], open_rows: dict[int, list[OpenInvoice]], context: _Context
 ) -> None:
-    """Record the batch's payments, allocations and short payments, then refresh the balances.
+    """Record the batch's payments (their ids reserved), allocations and short payments, then
+    refresh the balances.
 
     The same rows ``payment_record`` writes one payment at a time, including its audit entry. A
     payment's unapplied remainder is written with it: its allocations are this plan, written in
@@ -899,24 +913,18 @@ def _payments_write(
     adapt_date = functools.lru_cache(maxsize=1024)(connection.ops.adapt_datefield_value)
     now = timezone.now()
     stamp = connection.ops.adapt_datetimefield_value(now)
-    external_ids = [EXTERNAL_ID.format(line=a.line.pk) for a in applies]
     _rows_insert(
         Payment,
-        ("customer", "received_date", "currency", "amount_minor", "unapplied_minor", "method", "reference",
-         "payer_name", "external_id", "created_at"),
+        ("id", "customer", "received_date", "currency", "amount_minor", "unapplied_minor", "method",
+         "reference", "payer_name", "external_id", "created_at"),
         [
-            (a.customer_id, adapt_date(a.line.booking_date), a.line.currency, a.line.amount_minor,
+            (a.payment_id, a.customer_id, adapt_date(a.line.booking_date), a.line.currency, a.line.amount_minor,
              a.line.amount_minor - sum(take for _pk, take in a.plan), PaymentMethod.BANK_TRANSFER,
              _payment_reference(a.line.structured_reference, a.line.remittance), a.line.payer_name[:255],
-             external_id, stamp)
-            for a, external_id in zip(applies, external_ids, strict=True)
+             EXTERNAL_ID.format(line=a.line.pk), stamp)
+            for a in applies
         ],
     )  # fmt: skip
-    recorded = dict(
-        Payment.objects.filter(external_id__in=_in(external_ids)).values_list("external_id", "pk")
-    )
-    for a, external_id in zip(applies, external_ids, strict=True):
-        a.payment_id = recorded[external_id]
     _rows_insert(
         Allocation,
         ("payment", "invoice", "amount_minor", "allocation_date", "reverses", "created_at"),
@@ -990,10 +998,13 @@ def _lines_write(
     updates: Sequence[tuple[_Line, str, int | None]],
     applies: Sequence[_Apply],
     proposals: dict[int, Proposal | None],
-    customers: dict[int, tuple[str, tuple[str, ...]]],
     context: _Context,
 ) -> None:
-    """Set each line's status (and customer, payment, owner); save the proposals made."""
+    """Set each line's status (and customer, payment, owner); save the proposals made.
+
+    A line no longer in the status it was read in (someone decided it meanwhile) is left as it
+    is, and _InvoicesChanged rolls the batch back.
+    """
     payment_of = {a.line.pk: a.payment_id for a in applies}
     now = timezone.now()
     stamp = connection.ops.adapt_datetimefield_value(now)
@@ -1010,27 +1021,12 @@ def _lines_write(
                 stamp if applied else None,
                 actor_id if applied else None,
                 line.pk,
+                line.status,
             )
         )
-        proposal = proposals.get(line.pk)
-        if not context.summary.add(line, status):
-            continue
-        context.summary.decisions.append(
-            {
-                "line": line.pk,
-                "status": status,
-                "amount": format_minor(line.amount_minor, line.currency),
-                "currency": line.currency,
-                "customer": customers[proposal.customer_id][0] if proposal is not None else None,
-                "invoices": proposal.invoice_numbers if proposal is not None else [],
-                "confidence": proposal.confidence if proposal is not None else 0,
-                "payment": payment_of.get(line.pk) if applied else None,
-                "reasons": list(proposal.reasons) if proposal is not None else [],
-            }
-        )
-    _rows_update(
-        BankStatementLine, ("status", "customer", "payment", "owner", "matched_at", "matched_by"), rows
-    )
+    fields = ("status", "customer", "payment", "owner", "matched_at", "matched_by")
+    if _rows_update(BankStatementLine, fields, rows, unless_changed="status") != len(rows):
+        raise _InvoicesChanged("a line was decided meanwhile")
     decided = [line for line, _status, _customer in updates if line.pk in proposals]
     if any(line.status != LineStatus.NEW for line in decided):
         MatchProposal.objects.filter(line_id__in=[line.pk for line in decided]).delete()
@@ -1096,38 +1092,49 @@ def _aliases_learn(pairs: Sequence[tuple[str, str, int]]) -> int:
     return sum(wanted.values())
 
 
-def _rows_update(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Update rows by primary key: each row is the new values, then the key (as ``rows_update``).
+def _rows_update(
+    model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]], *, unless_changed: str
+) -> int:
+    """Update rows by primary key, each only if field ``unless_changed`` still holds the value read.
 
-    PostgreSQL takes the rows as one JSON text (a list adapted element by element costs the
-    matching process more than the update costs the server), read as a table the UPDATE joins
-    by key. The keys' range is given as well: a batch's lines are neighbours, and the planner
-    then reads them by index instead of hashing the whole table each batch.
+    Each row is the new values, then the key, then the value read. Returns how many rows were
+    updated. PostgreSQL takes the rows as one JSON text (a list adapted element by element costs
+    the matching process more than the update costs the server), read as a table the UPDATE
+    joins by key. The keys' range is given as well: a batch's lines are neighbours, and the
+    planner then reads them by index instead of hashing the whole table each batch.
     """
-    if connection.vendor != "postgresql" or not rows:
-        rows_update(model, fields, rows)
-        return
+    if not rows:
+        return 0
     quote = connection.ops.quote_name
     key = model._meta.pk
     assert key is not None
-    concrete = [*(model_field(model, name) for name in fields), key]
-    names = [f"v{index}" for index in range(len(fields))] + ["k"]
-    values = ", ".join(
-        f"(r ->> {index})::{field.db_type(connection)} AS {name}"
-        for index, (name, field) in enumerate(zip(names, concrete, strict=True))
-    )
+    concrete = [*(model_field(model, name) for name in fields), key, model_field(model, unless_changed)]
     table = quote(model._meta.db_table)
     column = f"{table}.{quote(str(key.column))}"
-    assignments = ", ".join(
-        f"{quote(str(field.column))} = u.{name}" for name, field in zip(names, concrete[:-1], strict=False)
-    )
-    keys = [row[-1] for row in rows]
+    checked = f"{table}.{quote(str(concrete[-1].column))}"
     with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            assignments = ", ".join(f"{quote(str(field.column))} = %s" for field in concrete[:-2])
+            cursor.executemany(
+                f"UPDATE {table} SET {assignments} WHERE {column} = %s AND {checked} = %s", rows
+            )
+            return int(cursor.rowcount)
+        names = [f"v{index}" for index in range(len(fields))] + ["k", "was"]
+        values = ", ".join(
+            f"(r ->> {index})::{field.db_type(connection)} AS {name}"
+            for index, (name, field) in enumerate(zip(names, concrete, strict=True))
+        )
+        assignments = ", ".join(
+            f"{quote(str(field.column))} = u.{name}"
+            for name, field in zip(names, concrete[:-2], strict=False)
+        )
+        keys = [row[-2] for row in rows]
         cursor.execute(
             f"UPDATE {table} SET {assignments} FROM (SELECT {values} FROM json_array_elements(%s::json) AS r) AS u "
-            f"WHERE {column} = u.k AND {column} BETWEEN %s AND %s",
+            f"WHERE {column} = u.k AND {checked} = u.was AND {column} BETWEEN %s AND %s",
             [json.dumps(rows, default=str), min(keys), max(keys)],
         )
+        return int(cursor.rowcount)
 
 
 def _rows_insert(

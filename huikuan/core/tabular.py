@@ -724,6 +724,40 @@ def integers_literal(values: Iterable[int]) -> str:
     return "{" + ",".join(str(int(value)) for value in values) + "}"
 
 
+def ids_reserve(model: type[Model], count: int) -> list[int]:
+    """Return ``count`` new primary keys for rows the caller inserts with them, in its transaction.
+
+    Knowing the keys before the rows exist lets rows that point at them be written first, and
+    spares reading the keys back. PostgreSQL draws them from the table's sequence; SQLite, whose
+    transactions take the write lock at BEGIN (settings), continues the table's AUTOINCREMENT
+    counter, which the inserted rows then move on.
+    """
+    if count <= 0:
+        return []
+    meta = model._meta
+    assert meta.pk is not None
+    table, column = meta.db_table, str(meta.pk.column)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The sequence looked up once (a scalar subquery), the keys read back as one text.
+            cursor.execute(
+                "SELECT string_agg(nextval((SELECT pg_get_serial_sequence(%s, %s))::regclass)::text, ',') "
+                "FROM generate_series(1, %s)",
+                [connection.ops.quote_name(table), column, count],
+            )
+            return [int(key) for key in cursor.fetchone()[0].split(",")]
+        if not connection.in_atomic_block:
+            raise RuntimeError("ids_reserve needs a transaction")
+        quote = connection.ops.quote_name
+        cursor.execute(
+            f"SELECT MAX(n) FROM (SELECT seq AS n FROM sqlite_sequence WHERE name = %s "
+            f"UNION ALL SELECT MAX({quote(column)}) FROM {quote(table)})",
+            [table],
+        )
+        start = int(cursor.fetchone()[0] or 0) + 1
+    return list(range(start, start + count))
+
+
 def chunked(items: Sequence[Any], size: int = CHUNK_ROWS) -> Iterator[Sequence[Any]]:
     """Yield consecutive slices of at most ``size`` items (for IN lists and batched writes)."""
     for start in range(0, len(items), size):
