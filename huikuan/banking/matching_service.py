@@ -28,15 +28,16 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -96,6 +97,8 @@ CHARGES_PERCENT = "2"  # of the credit
 CHARGES_MAX = "50"  # major units of the credit's currency
 # Lines decided and written per transaction; a crash loses at most one batch's work.
 BATCH_LINES = 2000
+# How long a thread computing may keep the interpreter when the other needs it (see _quick_handover).
+HANDOVER_SECONDS = 0.0005
 # SQLite during a run: page cache, and write-ahead log pages before they are copied back.
 SQLITE_CACHE_MB = 256
 SQLITE_CHECKPOINT_PAGES = 50_000
@@ -548,42 +551,45 @@ class _Prepared:
     already: dict[str, tuple[int, int]]
     hits: dict[int, list[ReferenceHit]] = field(default_factory=dict)
     evidence: dict[int, PayerEvidence] = field(default_factory=dict)
+    wanted: set[int] = field(default_factory=set)  # candidate customers
+    fetched: _Fetched | None = None  # their rows as read, before they are sorted out
     customers: dict[int, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     open_rows: dict[int, list[OpenInvoice]] = field(default_factory=dict)
     decided: _Decided | None = None
 
 
 def _batch_read(
-    batch: Sequence[_Line],
-    lines: list[_Line],
-    already: dict[str, tuple[int, int]],
-    context: _Context,
-    planned: dict[int, int] | None = None,
+    batch: Sequence[_Line], lines: list[_Line], already: dict[str, tuple[int, int]], context: _Context
 ) -> _Prepared:
-    """Find the invoices and payers the lines name and read the candidate customers' open invoices.
-
-    ``planned``: open amounts after batches this run decided but may not have written yet; they
-    stand in for what the database says.
-    """
-    summary = context.summary
+    """Find the invoices and payers the lines name and read the candidate customers' open invoices."""
     prepared = _Prepared(batch, lines, already)
-    if not lines:
-        return prepared
-    with summary.timed("references"):
+    _batch_referenced(prepared, context)
+    _candidates_read(prepared, context)
+    return prepared
+
+
+def _batch_referenced(prepared: _Prepared, context: _Context) -> _Prepared:
+    """Find the invoices and payers each line of the batch names, and so the candidate customers.
+
+    No database: the pipeline runs it on its second thread.
+    """
+    with context.summary.timed("references"):
+        lines = prepared.batch
         prepared.hits = {line.pk: references_find(line.tokens, context.index) for line in lines}
         prepared.evidence = {line.pk: _payer_evidence(line, context) for line in lines}
-        wanted = {
+        prepared.wanted = {
             c for line in lines for c in candidate_ids(prepared.hits[line.pk], prepared.evidence[line.pk])
         }
-    with summary.timed("candidates"):
-        prepared.customers, prepared.open_rows = _candidates_load(wanted)
-        if planned:
-            for rows in prepared.open_rows.values():
-                rows[:] = [
-                    row._replace(open_minor=planned[row.invoice_id]) if row.invoice_id in planned else row
-                    for row in rows
-                ]
     return prepared
+
+
+def _candidates_read(prepared: _Prepared, context: _Context, planned: dict[int, int] | None = None) -> None:
+    """Read the candidate customers and their open invoices (see _candidates_fetch, _candidates_sorted)."""
+    if not prepared.lines:
+        return
+    with context.summary.timed("candidates"):
+        prepared.fetched = _candidates_fetch(prepared.wanted)
+    _candidates_sorted(prepared, context, planned)
 
 
 def _batch_decided(prepared: _Prepared, context: _Context) -> _Prepared:
@@ -624,37 +630,50 @@ def _batch_write(prepared: _Prepared, context: _Context) -> None:
 
 
 def _batches_pipelined(batches: Sequence[Sequence[_Line]], context: _Context) -> list[Sequence[_Line]]:
-    """Write each batch while the next one is decided; return the batches left to match one by one.
+    """Write each batch while the next one is weighed; return the batches left to match one by one.
 
-    Deciding is Python alone and writing is mostly waiting for the database, so the two overlap.
+    Weighing is Python alone and writing is mostly waiting for the database, so the two overlap.
     Everything that reads or writes stays on this thread's connection, inside this thread's
-    transactions: only the weighing of lines already read runs on a second thread. The next
-    batch is read before the last is written, with the open amounts the last one planned
-    standing in for those not written yet; writing a batch then checks its lines and its
-    invoices (see _batch_write). Should a line or an invoice have changed meanwhile
-    (someone else's payment or decision), the batches from that one on are returned, to be
-    read and decided again one at a time.
+    transactions: a second thread only finds the references in a batch's lines, sorts out the
+    rows read for it and decides it. The next batch is read before the last is written, with the
+    open amounts the last one planned standing in for those not written yet; writing a batch
+    then checks its lines and its invoices (see _batch_write). Should a line or an invoice have
+    changed meanwhile (someone else's payment or decision), the batches from that one on are
+    returned, to be read and decided again one at a time.
     """
     language = translation.get_language()
-    planned: dict[int, int] = {}  # invoice → open amount after this run's allocations so far
+    # invoice → open amount after this run's allocations so far; changed only while the second
+    # thread has no batch to sort out
+    planned: dict[int, int] = {}
+
+    def referenced(batch: Sequence[_Line]) -> _Prepared:
+        return _batch_referenced(_Prepared(batch, [], {}), context)
 
     def decided(prepared: _Prepared) -> _Prepared:
+        _candidates_sorted(prepared, context, planned)
         with translation.override(language):  # reasons in the language of whoever runs it
             return _batch_decided(prepared, context)
 
-    def read(batch: Sequence[_Line]) -> _Prepared:
+    def read(prepared: _Prepared) -> Future[_Prepared]:
+        """Read a referenced batch's lines and candidates here; sort them out and decide there."""
         with context.summary.timed("lock"):
-            lines, already = _lines_read(batch)
-        return _batch_read(batch, lines, already, context, planned)
+            prepared.lines, prepared.already = _lines_read(prepared.batch)
+        if prepared.lines:
+            with context.summary.timed("candidates"):
+                prepared.fetched = _candidates_fetch(prepared.wanted)
+        return pool.submit(decided, prepared)
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bank-match") as pool:
-        deciding = pool.submit(decided, read(batches[0]))
+    with _quick_handover(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="bank-match") as pool:
+        referencing = deque(pool.submit(referenced, batch) for batch in batches[:2])
+        deciding = read(referencing.popleft().result())
         for index in range(len(batches)):
             prepared = deciding.result()
             assert prepared.decided is not None
             planned.update(prepared.decided.open_after)
-            if index + 1 < len(batches):
-                deciding = pool.submit(decided, read(batches[index + 1]))
+            if referencing:
+                deciding = read(referencing.popleft().result())
+                if index + 2 < len(batches):  # referenced while this batch is written
+                    referencing.append(pool.submit(referenced, batches[index + 2]))
             try:
                 with transaction.atomic():
                     _batch_write(prepared, context)
@@ -664,6 +683,22 @@ def _batches_pipelined(batches: Sequence[Sequence[_Line]], context: _Context) ->
             context.summary.seconds["commit"] += time.perf_counter() - committing
             context.batch_written(prepared)
     return []
+
+
+@contextmanager
+def _quick_handover() -> Iterator[None]:
+    """Let a thread whose database answer has arrived take the interpreter back sooner.
+
+    By default a thread computing keeps the interpreter lock up to 5 ms after another asks for
+    it; the writing thread asks each time the database answers (a thousand times a run) while
+    the weighing thread computes, and would wait seconds in all.
+    """
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, HANDOVER_SECONDS))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
 
 def _lines_read(batch: Sequence[_Line]) -> tuple[list[_Line], dict[str, tuple[int, int]]]:
@@ -760,31 +795,54 @@ def _decide(
     return decided
 
 
-def _candidates_load(
-    customer_ids: Iterable[int],
-) -> tuple[dict[int, tuple[str, tuple[str, ...]]], dict[int, list[OpenInvoice]]]:
-    """Return the candidate customers (code, names) and their open invoices, oldest due first."""
-    ids = sorted(customer_ids)
-    customers: dict[int, tuple[str, tuple[str, ...]]] = {}
-    open_rows: dict[int, list[OpenInvoice]] = defaultdict(list)
-    for chunk in chunked(ids, 2000):
-        for pk, code, name, legal_name in Customer.objects.filter(pk__in=_in(chunk)).values_list(
-            "pk", "code", "name", "legal_name"
-        ):
-            customers[pk] = (code, (name, legal_name))
-        invoices = Invoice.objects.filter(customer_id__in=_in(chunk), open_minor__gt=0)
-        invoices = invoices.order_by("customer_id", "due_date", "pk")
-        sql, params = invoices.values_list(
-            "pk", "number", "customer_id", "currency", "open_minor", "due_date", "issue_date"
-        ).query.sql_with_params()
-        # Read raw: tens of thousands of rows a batch, whose dates SQLite returns as ISO text.
+class _Fetched(NamedTuple):
+    """Candidate customers (id, code, name, legal name) and their open invoices (id, number,
+    customer, currency, open amount, due date, issue date, oldest due first), as read."""
+
+    customers: list[tuple[Any, ...]]
+    invoices: list[tuple[Any, ...]]
+
+
+def _candidates_fetch(customer_ids: Iterable[int]) -> _Fetched:
+    """Read the candidate customers and their open invoices, raw: sorting them out is left to
+    _candidates_sorted, which the pipeline runs on its second thread."""
+    fetched = _Fetched([], [])
+    for chunk in chunked(sorted(customer_ids), 2000):
+        customers = Customer.objects.filter(pk__in=_in(chunk)).values_list("pk", "code", "name", "legal_name")
+        invoices = (
+            Invoice.objects.filter(customer_id__in=_in(chunk), open_minor__gt=0)
+            .order_by("customer_id", "due_date", "pk")
+            .values_list("pk", "number", "customer_id", "currency", "open_minor", "due_date", "issue_date")
+        )
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            for pk, number, customer_id, currency, open_minor, due, issued in cursor.fetchall():
-                open_rows[customer_id].append(
-                    OpenInvoice(pk, number, currency, open_minor, _date(due), _date(issued))
-                )
-    return customers, open_rows
+            for queryset, rows in ((customers, fetched.customers), (invoices, fetched.invoices)):
+                cursor.execute(*queryset.query.sql_with_params())
+                rows.extend(cursor.fetchall())
+    return fetched
+
+
+def _candidates_sorted(prepared: _Prepared, context: _Context, planned: dict[int, int] | None = None) -> None:
+    """Set the batch's candidate customers (code, names) and open invoices from the rows read.
+
+    ``planned``: open amounts after batches this run decided but may not have written yet; they
+    stand in for what the database said. No database: the pipeline runs it on its second thread.
+    """
+    fetched = prepared.fetched
+    if fetched is None:
+        return
+    with context.summary.timed("candidates_sorted"):
+        prepared.customers = {
+            pk: (code, (name, legal_name)) for pk, code, name, legal_name in fetched.customers
+        }
+        open_rows: dict[int, list[OpenInvoice]] = defaultdict(list)
+        planned = planned or {}
+        for pk, number, customer_id, currency, open_minor, due, issued in fetched.invoices:
+            # SQLite returns dates as ISO text
+            open_rows[customer_id].append(
+                OpenInvoice(pk, number, currency, planned.get(pk, open_minor), _date(due), _date(issued))
+            )
+        prepared.open_rows = open_rows
+        prepared.fetched = None
 
 
 def _candidate(

@@ -352,23 +352,89 @@ def test_a_batch_whose_invoices_changed_after_it_read_them_is_decided_again(monk
     customer = make_customer(name="Acme")
     make_invoice(customer, "100.00", number="INV-0042")
     make_line("100.00", payer="Acme", remittance="INV-0042")
-    real_load = matching_service._candidates_load
+    real_fetch = matching_service._candidates_fetch
     loads = []
 
     def stale_first(customer_ids):
-        customers, open_rows = real_load(customer_ids)
+        fetched = real_fetch(customer_ids)
         loads.append(1)
         if len(loads) == 1:  # as if a payment of 30.00 was recorded right after this read
             Invoice.objects.filter(number="INV-0042").update(open_minor=7_000)
-        return customers, open_rows
+        return fetched
 
-    monkeypatch.setattr(matching_service, "_candidates_load", stale_first)
+    monkeypatch.setattr(matching_service, "_candidates_fetch", stale_first)
 
     summary = bank_match(as_of=AS_OF)
 
     assert len(loads) == 2
     assert summary["lines"] == 1 and summary["applied"] + summary["review"] == 1
     assert Allocation.objects.filter(invoice__number="INV-0042").count() == summary["applied"]
+
+
+def _six_lines_for_six_invoices():
+    customer = make_customer(name="Acme")
+    statement = make_statement()
+    lines = []
+    for n in range(6):
+        make_invoice(customer, "100.00", number=f"INV-20{n}")
+        lines.append(make_line("100.00", statement=statement, payer="Acme", remittance=f"INV-20{n}"))
+    return customer, lines
+
+
+def test_a_line_decided_by_someone_else_while_a_later_batch_was_weighed_is_left_to_them(monkeypatch):
+    _customer, lines = _six_lines_for_six_invoices()
+    real_read = matching_service._lines_read
+    reads = []
+
+    def excluded_after_second_read(batch):
+        read = real_read(batch)
+        reads.append([line.pk for line in batch])
+        if len(reads) == 2:  # a reviewer excludes the batch's first line right after it was read
+            BankStatementLine.objects.filter(pk=batch[0].pk).update(status=LineStatus.EXCLUDED)
+        return read
+
+    monkeypatch.setattr(matching_service, "_lines_read", excluded_after_second_read)
+
+    summary = bank_match(as_of=AS_OF, batch_size=2)
+
+    excluded = reads[1][0]
+    assert BankStatementLine.objects.get(pk=excluded).status == LineStatus.EXCLUDED
+    assert not Payment.objects.filter(external_id=f"bank-line:{excluded}").exists()
+    assert summary["applied"] == 5 and summary["skipped"] == 1
+    applied = BankStatementLine.objects.filter(status=LineStatus.APPLIED)
+    assert applied.count() == 5 and Payment.objects.count() == 5 and Allocation.objects.count() == 5
+    assert sorted(Payment.objects.values_list("external_id", flat=True)) == sorted(
+        f"bank-line:{pk}" for pk in applied.values_list("pk", flat=True)
+    )
+
+
+def test_an_invoice_paid_by_someone_else_while_a_later_batch_was_weighed_is_weighed_again(monkeypatch):
+    customer, lines = _six_lines_for_six_invoices()
+    real_fetch = matching_service._candidates_fetch
+    fetches = []
+
+    def paid_after_second_fetch(customer_ids):
+        fetched = real_fetch(customer_ids)
+        fetches.append(1)
+        if len(fetches) == 2:  # a collector records 30.00 against INV-203 right after this read
+            payment_record(
+                customer=customer,
+                amount=Money.of("30.00", "CNY"),
+                received_date=AS_OF,
+                invoice_numbers=["INV-203"],
+            )
+        return fetched
+
+    monkeypatch.setattr(matching_service, "_candidates_fetch", paid_after_second_fetch)
+
+    summary = bank_match(as_of=AS_OF, batch_size=2)
+
+    assert summary["lines"] == 6 and summary["applied"] + summary["review"] == 6
+    for n in range(6):
+        invoice = Invoice.objects.get(number=f"INV-20{n}")
+        paid = sum(Allocation.objects.filter(invoice=invoice).values_list("amount_minor", flat=True))
+        assert paid + invoice.open_minor == invoice.amount_minor and paid <= invoice.amount_minor
+    assert Payment.objects.filter(external_id__startswith="bank-line:").count() == summary["applied"]
 
 
 def test_a_payment_left_by_an_interrupted_run_is_linked_not_recorded_again():
