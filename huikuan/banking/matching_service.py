@@ -1058,8 +1058,7 @@ def _lines_write(
     is, and _BatchStale rolls the batch back.
     """
     payment_of = {a.line.pk: a.payment_id for a in applies}
-    now = timezone.now()
-    stamp = connection.ops.adapt_datetimefield_value(now)
+    stamp = str(connection.ops.adapt_datetimefield_value(timezone.now()))  # as text once, not a row
     actor_id = context.actor.pk if context.actor is not None else None
     rows = []
     for line, status, customer_id in updates:
@@ -1118,7 +1117,7 @@ def _aliases_learn(pairs: Sequence[tuple[str, str, int]]) -> int:
             wanted[(PayerAliasKind.NAME, name[:200], customer_id)] += 1
     if not wanted:
         return 0
-    stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+    stamp = str(connection.ops.adapt_datetimefield_value(timezone.now()))
     rows = [  # in key order: the unique index is then walked once, not page by random page
         (str(kind), value, customer_id, count, stamp)
         for (kind, value, customer_id), count in sorted(wanted.items())
