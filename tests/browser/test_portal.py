@@ -20,7 +20,7 @@ from huikuan.ledger.statements import statement_build, statement_send
 from huikuan.messaging.delivery import outbox_deliver
 from huikuan.messaging.models import OutboxMessage
 from huikuan.portal.services import portal_link_create
-from tests.browser.support import sign_in
+from tests.browser.support import sign_in, submit_and_wait_for_reload
 from tests.factories import make_customer, make_invoice
 from tests.smtp import smtp_server, smtp_settings  # noqa: F401 - fixtures
 
@@ -208,8 +208,7 @@ def open_dispute_on(page, number: str, *, reason: str, notes: str) -> None:
     # label here points at the log form's field.
     panel.locator("select[name=reason]").select_option(reason)
     panel.locator("textarea[name=notes]").fill(notes)
-    with page.expect_response(lambda answer: answer.request.method == "POST" and "/dispute/" in answer.url):
-        panel.get_by_role("button", name="Open the dispute").click()
+    submit_and_wait_for_reload(page, panel.get_by_role("button", name="Open the dispute"), "/dispute/")
 
 
 def test_a_collector_disputes_selected_invoices_and_they_leave_dunning(page, customer, collector, today):
@@ -277,8 +276,7 @@ def test_a_collector_agrees_an_instalment_plan_and_downloads_its_agreement(page,
     panel.locator("input[name=start_date]").fill(first.isoformat())
     panel.locator("input[name=count]").fill("4")
 
-    with page.expect_response(lambda answer: answer.request.method == "POST" and "/plan/" in answer.url):
-        panel.get_by_role("button", name="Agree the plan").click()
+    submit_and_wait_for_reload(page, panel.get_by_role("button", name="Agree the plan"), "/plan/")
 
     plan = InstalmentPlan.objects.get(customer=customer)
     assert plan.status == PlanStatus.ACTIVE and plan.principal_minor == 2_000_000
