@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from ninja import Field, Schema
 from pydantic import BeforeValidator
@@ -23,6 +23,7 @@ from huikuan.collections.models import (
     TaskStatus,
 )
 from huikuan.core.money import format_minor
+from huikuan.customers.warnings import task_warning_text
 from huikuan.core.schemas import (
     BusinessDate,
     Currency,
@@ -329,10 +330,18 @@ class TaskOut(Schema):
     interaction_id: int | None
     created_at: datetime
     completed_at: datetime | None
+    evidence: list[dict[str, Any]] | None = Field(
+        None, description='an early warning\'s cause and facts: [{"cause": …}, {"fact": …, "value": …}, …]'
+    )
+    evidence_text: str = Field("", description="an early warning's facts worded in the reader's language")
 
     @staticmethod
     def resolve_customer(obj: Task) -> str:
         return obj.customer.code
+
+    @staticmethod
+    def resolve_evidence_text(obj: Task) -> str:
+        return task_warning_text(obj.evidence)
 
     @staticmethod
     def resolve_customer_name(obj: Task) -> str:

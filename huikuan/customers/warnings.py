@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext_lazy
 
 from huikuan.customers.bulk import rows_insert_returning, rows_write
 from huikuan.customers.models import CreditWarning, Customer, CustomerStatus, WarningCause
@@ -181,3 +184,93 @@ def warnings_raise(*, as_of: date, figures: Mapping[int, Figures], outcomes: Ite
             ],
         )
     return len(new)
+
+
+def _number(value: Any) -> str:
+    """A fact's number as the reader writes it: whole numbers plain, others to one decimal."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if float(value).is_integer():
+        return number_format(int(value), force_grouping=True)
+    return number_format(value, decimal_pos=1, force_grouping=True)
+
+
+def warning_evidence_text(cause: str, facts: Iterable[Mapping[str, Any]]) -> str:
+    """Word the facts behind a warning in the reader's language, so the collector sees why at once.
+
+    The facts are stored as figures (``{"fact": key, "value": n}``), not as text, so the same
+    warning reads in Chinese for one colleague and in English for another. Facts that do not fit
+    the cause (an older shape) give an empty text rather than an error.
+    """
+    values = {fact.get("fact"): fact.get("value") for fact in facts if isinstance(fact, Mapping)}
+    shown = {key: _number(value) for key, value in values.items()}
+    try:
+        if cause == WarningCause.PAYMENTS_SLOWING:
+            more = float(values["recent_avg_days_late"]) - float(values["earlier_avg_days_late"])
+            return _(
+                "Paid %(recent)s days late on average lately against %(earlier)s before: "
+                "%(more)s days slower (a warning from %(threshold)s)."
+            ) % {
+                "recent": shown["recent_avg_days_late"],
+                "earlier": shown["earlier_avg_days_late"],
+                "more": _number(round(more, 1)),
+                "threshold": shown["threshold_days"],
+            }
+        if cause == WarningCause.ORDERS_FALLING:
+            return _(
+                "Sales and orders down %(drop)s%% on the period before (a warning from %(threshold)s%%)."
+            ) % {"drop": shown["drop_percent"], "threshold": shown["threshold_percent"]}
+        if cause == WarningCause.DOWNGRADE:
+            return _("Grade lowered from %(previous)s to %(grade)s (score %(score)s).") % {
+                "previous": shown["previous_grade"],
+                "grade": shown["grade"],
+                "score": shown["score"],
+            }
+        counted = {
+            WarningCause.PROMISES_BROKEN: (
+                "promises_broken",
+                ngettext_lazy(
+                    "%(count)s promise to pay broken lately (a warning from %(threshold)s).",
+                    "%(count)s promises to pay broken lately (a warning from %(threshold)s).",
+                    "count",
+                ),
+            ),
+            WarningCause.SHORT_PAYMENTS: (
+                "short_payments",
+                ngettext_lazy(
+                    "%(count)s short payment lately (a warning from %(threshold)s).",
+                    "%(count)s short payments lately (a warning from %(threshold)s).",
+                    "count",
+                ),
+            ),
+            WarningCause.UNREACHABLE: (
+                "unanswered_in_a_row",
+                ngettext_lazy(
+                    "%(count)s call or visit in a row without an answer (a warning from %(threshold)s).",
+                    "%(count)s calls or visits in a row without an answer (a warning from %(threshold)s).",
+                    "count",
+                ),
+            ),
+            WarningCause.STATEMENTS_UNANSWERED: (
+                "statements_unanswered",
+                ngettext_lazy(
+                    "%(count)s statement of account sent lately got no reply (a warning from %(threshold)s).",
+                    "%(count)s statements of account sent lately got no reply (a warning from %(threshold)s).",
+                    "count",
+                ),
+            ),
+        }
+        if cause in counted:
+            key, text = counted[WarningCause(cause)]
+            return str(text % {"count": int(values[key]), "threshold": shown["threshold"]})
+    except (KeyError, TypeError, ValueError):
+        return ""
+    return ""
+
+
+def task_warning_text(evidence: Any) -> str:
+    """Word an early-warning task's evidence (``[{"cause": …}, fact, …]``); empty for other tasks."""
+    if not isinstance(evidence, list) or not evidence or not isinstance(evidence[0], Mapping):
+        return ""
+    cause = evidence[0].get("cause")
+    return warning_evidence_text(cause, evidence[1:]) if isinstance(cause, str) else ""

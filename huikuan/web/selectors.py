@@ -32,6 +32,7 @@ from huikuan.collections.models import PromiseStatus, PromiseToPay, Task, TaskKi
 from huikuan.core.models import AuditAction, AuditEntry
 from huikuan.core.money import CURRENCY_EXPONENTS, from_minor
 from huikuan.customers.models import Contact, Customer, Grade
+from huikuan.customers.warnings import task_warning_text
 from huikuan.ledger.aging import DEFAULT_BUCKETS, bucket_labels
 from huikuan.ledger.models import Invoice, Payment
 from huikuan.messaging.models import OutboxMessage, OutboxStatus
@@ -466,7 +467,7 @@ def worklist_build(
 
 def _worklist_display_sql(ids: dict[str, list[int]]) -> tuple[str, list[Any]]:
     """One query for what the shown rows display: (source, id, customer name, four texts, an
-    amount, a date; typed where empty, for PostgreSQL to unite the parts) — a task's title and kind; a message's subject, channel, template and stage;
+    amount, a date; typed where empty, for PostgreSQL to unite the parts) — a task's title and kind (an early warning's evidence too); a message's subject, channel, template and stage;
     a promise's currency, who promised, amount and date."""
     from huikuan.dunning.models import DunningAction, Stage
 
@@ -479,7 +480,9 @@ def _worklist_display_sql(ids: dict[str, list[int]]) -> tuple[str, list[Any]]:
 
     if ids["task"]:
         selects.append(
-            "SELECT 'task', t.id, c.name, t.title, t.kind, NULL, NULL, CAST(NULL AS bigint), CAST(NULL AS date) "
+            "SELECT 'task', t.id, c.name, t.title, t.kind, "
+            f"CASE WHEN t.kind = '{TaskKind.EARLY_WARNING.value}' THEN CAST(t.evidence AS varchar) END, NULL, "
+            "CAST(NULL AS bigint), CAST(NULL AS date) "
             f"FROM {Task._meta.db_table} t JOIN {customers} c ON c.id = t.customer_id "
             f"WHERE {within('t.id', ids['task'])}"
         )
@@ -524,6 +527,8 @@ def worklist_fill(*, items: Sequence[WorkItem], as_of: date) -> None:
         item.customer = WorkCustomer(code=item.customer_code, name=name, grade=item.grade)
         if item.source == "task":
             item.title = first
+            if third:  # an early warning's evidence, worded
+                item.detail = task_warning_text(json.loads(third))
         elif item.source == "message":
             item.detail = first
             item.title = _("%(stage)s by %(channel)s awaits approval") % {

@@ -40,9 +40,23 @@ def test_the_customer_page_shows_the_score_why_warnings_and_last_ratings():
     assert "Credit rating" in html
     assert "Why this grade" in html
     assert "calls and visits unanswered" in html
-    assert "contact unreachable" in html  # the early warning that stands
+    assert "contact unreachable" in html  # the early warning that stands, and why
+    assert "3 calls or visits in a row without an answer (a warning from 3)." in html
     assert "Last ratings" in html
     assert "Override the grade" not in html  # a collector may not
+
+
+def test_the_worklist_row_of_an_early_warning_says_why_in_the_readers_language():
+    collector = make_user("wang", Role.COLLECTOR)
+    customer = _rated(collector)
+    client = signed_in_client(collector)
+
+    english = client.get("/", {"kind": "EARLY_WARNING"}).content.decode()
+    chinese = client.get("/", {"kind": "EARLY_WARNING"}, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    assert customer.name in english
+    assert "3 calls or visits in a row without an answer (a warning from 3)." in english
+    assert "连续 3 次电话或拜访无人应答（达到 3 次即预警）。" in chinese
 
 
 def test_a_manager_overrides_from_the_panel_and_ends_it():

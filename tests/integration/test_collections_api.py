@@ -234,6 +234,32 @@ def test_tasks_are_listed_within_the_users_scope_and_can_be_completed_or_skipped
     assert api.get("/tasks", {"status": "DONE"}).json()["items"][0]["id"] == own.pk
 
 
+def test_an_early_warning_task_carries_its_evidence_and_says_why(api, wang, mine):
+    evidence = [
+        {"cause": "unreachable"},
+        {"fact": "unanswered_in_a_row", "value": 4},
+        {"fact": "threshold", "value": 3},
+    ]
+    Task.objects.create(
+        kind=TaskKind.EARLY_WARNING, customer=mine, assignee=wang, due_date=date(2024, 3, 4), title="w",
+        evidence=evidence,
+    )  # fmt: skip
+    Task.objects.create(
+        kind=TaskKind.CALL, customer=mine, assignee=wang, due_date=date(2024, 3, 5), title="c"
+    )
+
+    english = api.get("/tasks").json()["items"]
+    chinese = api.http.get("/api/v1/tasks", HTTP_ACCEPT_LANGUAGE="zh-hans").json()["items"]
+
+    assert [(task["kind"], task["evidence"]) for task in english] == [
+        ("EARLY_WARNING", evidence),
+        ("CALL", None),
+    ]
+    assert english[0]["evidence_text"] == "4 calls or visits in a row without an answer (a warning from 3)."
+    assert chinese[0]["evidence_text"] == "连续 4 次电话或拜访无人应答（达到 3 次即预警）。"
+    assert english[1]["evidence_text"] == ""
+
+
 @pytest.mark.parametrize(
     ("url", "body"),
     [

@@ -11,6 +11,7 @@ from django.utils import timezone
 from huikuan.accounts.access import user_role
 from huikuan.customers.credit import OVERRIDE_ROLES, factor_rows, override_active
 from huikuan.customers.models import CreditRating, CreditWarning, Grade
+from huikuan.customers.warnings import warning_evidence_text
 
 register = template.Library()
 
@@ -19,7 +20,7 @@ PANEL_RATINGS = 5
 
 @register.simple_tag(takes_context=True)
 def credit_panel(context: template.Context, customer: Any) -> str:
-    """Score, grade and why, the override (a form for managers), early warnings, the last ratings.
+    """Score, grade and why, the override (a form for managers), early warnings and why, the last ratings.
 
     Three queries: the latest ratings, the override in force, the warnings that stand.
     """
@@ -29,9 +30,12 @@ def credit_panel(context: template.Context, customer: Any) -> str:
     ratings = list(CreditRating.objects.filter(customer=customer).order_by("-as_of", "-id")[:PANEL_RATINGS])
     latest = ratings[0] if ratings else None
     override = override_active(customer=customer, as_of=today)
-    warnings = list(
-        CreditWarning.objects.filter(customer=customer, cleared_on__isnull=True).order_by("-raised_on", "-id")
-    )
+    warnings = [
+        (warning, warning_evidence_text(warning.cause, warning.evidence))
+        for warning in CreditWarning.objects.filter(customer=customer, cleared_on__isnull=True).order_by(
+            "-raised_on", "-id"
+        )
+    ]
     return render_to_string(
         "web/credit_panel.html",
         {
