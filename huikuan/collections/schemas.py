@@ -23,7 +23,6 @@ from huikuan.collections.models import (
     TaskStatus,
 )
 from huikuan.core.money import format_minor
-from huikuan.customers.warnings import task_warning_text
 from huikuan.core.schemas import (
     BusinessDate,
     Currency,
@@ -33,6 +32,7 @@ from huikuan.core.schemas import (
     Text,
     upper,
 )
+from huikuan.customers.warnings import task_warning_text
 
 InteractionKindIn = Annotated[InteractionKind, BeforeValidator(upper)]
 OutcomeIn = Annotated[InteractionOutcome, BeforeValidator(upper)]

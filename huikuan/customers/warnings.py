@@ -202,7 +202,9 @@ def warning_evidence_text(cause: str, facts: Iterable[Mapping[str, Any]]) -> str
     warning reads in Chinese for one colleague and in English for another. Facts that do not fit
     the cause (an older shape) give an empty text rather than an error.
     """
-    values = {fact.get("fact"): fact.get("value") for fact in facts if isinstance(fact, Mapping)}
+    values: dict[Any, Any] = {
+        fact.get("fact"): fact.get("value") for fact in facts if isinstance(fact, Mapping)
+    }
     shown = {key: _number(value) for key, value in values.items()}
     try:
         if cause == WarningCause.PAYMENTS_SLOWING:
