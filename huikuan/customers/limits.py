@@ -22,7 +22,8 @@ from django.utils.translation import gettext as _
 
 from huikuan.core.errors import HuikuanError
 from huikuan.core.money import Money, TooManyDecimals, from_minor, to_minor
-from huikuan.customers.models import Customer, Order, OrderStatus
+from huikuan.customers.models import Customer
+from huikuan.customers.orders import orders_open_minor
 from huikuan.ledger.models import Invoice
 
 APPROVE, LIMITED, HOLD = "approve", "limited", "hold"
@@ -67,10 +68,7 @@ def exposure_minor(*, customer: Customer) -> int:
     invoices = Invoice.objects.filter(
         customer=customer, currency=customer.currency, settled_date__isnull=True
     ).aggregate(total=Sum("open_minor"))["total"]
-    orders = Order.objects.filter(
-        customer=customer, currency=customer.currency, status=OrderStatus.OPEN
-    ).aggregate(total=Sum("amount_minor"))["total"]
-    return int(invoices or 0) + int(orders or 0)
+    return int(invoices or 0) + orders_open_minor(customer=customer)
 
 
 def _overdue_by_currency(*, customer: Customer, as_of: date) -> dict[str, tuple[int, date]]:

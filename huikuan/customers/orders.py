@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Sum
 
 from huikuan.core.audit import audit_record, audit_snapshot
 from huikuan.core.errors import HuikuanError, NotFound
@@ -34,6 +35,23 @@ def order_get(*, number: str) -> Order:
         return Order.objects.select_related("customer").get(number=number)
     except Order.DoesNotExist:
         raise OrderNotFound(f"order {number} does not exist")
+
+
+def orders_open_minor(*, customer: Customer) -> int:
+    """Orders not yet invoiced in the customer's currency: the part of its exposure on no invoice."""
+    total = Order.objects.filter(
+        customer=customer, currency=customer.currency, status=OrderStatus.OPEN
+    ).aggregate(total=Sum("amount_minor"))["total"]
+    return int(total or 0)
+
+
+def orders_open_latest(*, customer: Customer, limit: int) -> list[Order]:
+    """The customer's latest orders not yet invoiced, newest first."""
+    return list(
+        Order.objects.filter(customer=customer, status=OrderStatus.OPEN).order_by("-order_date", "-id")[
+            :limit
+        ]
+    )
 
 
 @transaction.atomic

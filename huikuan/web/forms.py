@@ -13,8 +13,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from huikuan.collections.models import DisputeReason, InteractionKind, InteractionOutcome, PromiseMethod
-from huikuan.core.money import Money, TooManyDecimals, exponent, from_minor, to_minor
-from huikuan.customers.models import Grade
+from huikuan.core.money import CURRENCY_EXPONENTS, Money, TooManyDecimals, exponent, from_minor, to_minor
+from huikuan.customers.models import Grade, OrderStatus
 from huikuan.web.form_html import FAST_FORM_RENDERER
 from huikuan.web.templatetags.huikuan_web import amount as amount_text
 
@@ -355,6 +355,65 @@ class PortalLinkForm(PanelForm):
     id_prefix = "portal"
 
     days = forms.IntegerField(label=_("Valid for (days)"), required=False, min_value=1, max_value=365)
+
+
+# --- credit: orders and the order check ---------------------------------------------------------
+
+
+class OrderAmountForm(PanelForm):
+    """An order's amount in one currency (the customer's unless the form offers another)."""
+
+    id_prefix = "order-check"
+
+    amount = forms.DecimalField(
+        label=_("Order amount"), min_value=Decimal("0.0001"), max_digits=18, decimal_places=4
+    )
+
+    def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.default_currency = currency
+
+    def money(self) -> Money:
+        """The amount as Money, once the form is valid."""
+        return cast(Money, self.cleaned_data["money"])
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        currency = (data.get("currency") or self.default_currency).upper()
+        if data.get("amount") is not None:
+            try:
+                data["money"] = money_from_form(data["amount"], currency)
+            except forms.ValidationError as error:
+                self.add_error("amount", error)
+        return data
+
+
+class OrderForm(OrderAmountForm):
+    """Record an order not yet invoiced: it counts towards the exposure until it is invoiced."""
+
+    id_prefix = "order"
+
+    number = forms.CharField(label=_("Order number"), max_length=64)
+    order_date = forms.DateField(label=_("Order date"), widget=_date_input(), input_formats=[ISO_DATE])
+    currency = forms.CharField(label=_("Currency"), max_length=3, min_length=3)
+    description = forms.CharField(label=_("Description"), required=False, max_length=500)
+    field_order = ["number", "order_date", "amount", "currency", "description"]
+
+    def clean_currency(self) -> str:
+        code = self.cleaned_data["currency"].strip().upper()
+        if code not in CURRENCY_EXPONENTS:
+            raise forms.ValidationError(
+                _("%(code)s is not a currency code."), params={"code": code}, code="currency"
+            )
+        return code
+
+
+class OrderStatusForm(forms.Form):
+    """Mark an order invoiced (its invoice now carries the exposure) or cancelled."""
+
+    status = forms.ChoiceField(
+        choices=[choice for choice in OrderStatus.choices if choice[0] != OrderStatus.OPEN]
+    )
 
 
 # --- bank: deciding what a statement line pays -------------------------------------------------

@@ -13,4 +13,13 @@ urlpatterns: list[URLPattern] = [
         views_credit.credit_override_end_view,
         name="credit_override_end",
     ),
+    path("credit/customers/<path:code>/check/", views_credit.credit_order_check, name="credit_order_check"),
+    path(
+        "credit/customers/<path:code>/orders/", views_credit.credit_order_create, name="credit_order_create"
+    ),
+    path(
+        "credit/customers/<path:code>/orders/<int:order_id>/status/",
+        views_credit.credit_order_status,
+        name="credit_order_status",
+    ),
 ]

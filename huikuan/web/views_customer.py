@@ -31,6 +31,7 @@ from huikuan.collections.models import PromiseToPay, Task
 from huikuan.core.errors import HuikuanError
 from huikuan.core.money import from_minor
 from huikuan.customers.models import Customer
+from huikuan.customers.orders import orders_open_minor
 from huikuan.customers.services import CustomerNotFound
 from huikuan.web.charts import aging_chart
 from huikuan.web.forms import (
@@ -174,7 +175,8 @@ def _context(
         },
     )
     own = next((p for p in positions if p.currency == customer.currency), None)
-    exposure = own.open_minor if own else 0
+    orders_minor = orders_open_minor(customer=customer)
+    exposure = (own.open_minor if own else 0) + orders_minor  # as the order check counts it
     invoices = list(customer_open_invoices_flagged(customer=customer, limit=OPEN_INVOICES_SHOWN))
     contacts = list(customer_contacts(customer=customer))
     tasks = customer_open_tasks(customer=customer)
@@ -188,6 +190,7 @@ def _context(
         "positions": positions,
         "charts": {chart.currency: chart for chart in charts},
         "exposure_minor": exposure,
+        "orders_open_minor": orders_minor,
         "limit_percent": (
             min(100, round(exposure * 100 / customer.credit_limit_minor))
             if customer.credit_limit_minor
