@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from huikuan.core.audit import audit_record, audit_snapshot
@@ -72,14 +72,18 @@ def order_create(
         raise OrderError("the order amount must be more than zero", code="amount_not_positive")
     if Order.objects.filter(number=number).exists():
         raise OrderNumberTaken(f"order {number} already exists")
-    order = Order.objects.create(
-        customer=customer,
-        number=number,
-        order_date=order_date,
-        currency=amount.currency,
-        amount_minor=amount.minor,
-        description=description[:500],
-    )
+    try:
+        with transaction.atomic():  # a savepoint: the same number posted twice at once
+            order = Order.objects.create(
+                customer=customer,
+                number=number,
+                order_date=order_date,
+                currency=amount.currency,
+                amount_minor=amount.minor,
+                description=description[:500],
+            )
+    except IntegrityError:
+        raise OrderNumberTaken(f"order {number} already exists")
     audit_record(instance=order, action=AuditAction.CREATE, actor=actor, after=audit_snapshot(order))
     return order
 
