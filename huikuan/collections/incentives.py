@@ -22,8 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from huikuan.accounts.access import UserLike, scope_filter, user_role
@@ -39,7 +38,7 @@ from huikuan.collections.legal_letter import letter_language
 from huikuan.core.audit import audit_record, audit_snapshot
 from huikuan.core.errors import HuikuanError, NotFound
 from huikuan.core.models import AuditAction
-from huikuan.core.money import Money, format_minor, from_minor
+from huikuan.core.money import Money, format_minor
 from huikuan.customers.models import Customer
 from huikuan.ledger.models import Allocation, Invoice
 
@@ -326,30 +325,33 @@ def incentive_close(*, incentive: Incentive, user: Any, status: str, reason: str
 
 
 def incentive_text(*, incentive: Incentive, language: str | None = None) -> tuple[str, str]:
-    """Return (subject, text) of the offer in the customer's language, from its template."""
-    from huikuan.messaging.context import company_context
+    """Return (subject, text) of the offer in the customer's language, from its editable template."""
+    from huikuan.messaging.context import company_context, date_text, money_text
+    from huikuan.messaging.models import TemplateChannel
+    from huikuan.messaging.rendering import render_template
 
     chosen = letter_language(incentive.customer, language)
-    money = incentive.currency
-    with translation.override(chosen):
-        context = {
-            "customer": incentive.customer,
+    currency = incentive.currency
+    rendered = render_template(
+        key=TEMPLATE_KEY,
+        channel=TemplateChannel.EMAIL,
+        language=chosen,
+        context={
+            "customer_name": incentive.customer.legal_name or incentive.customer.name,
+            "customer_code": incentive.customer.code,
             "company": company_context(),
-            "incentive": incentive,
             "is_discount": incentive.kind == IncentiveKind.DISCOUNT,
             "percent": f"{incentive.discount_percent:f}" if incentive.discount_percent is not None else "",
-            "currency": money,
-            "open": f"{from_minor(incentive.open_minor, money):,}",
-            "pay": f"{from_minor(incentive.pay_minor, money):,}",
-            "concession": f"{from_minor(incentive.concession_minor, money):,}",
-            "pay_by": incentive.pay_by_date,
+            "currency": currency,
+            "open": money_text(incentive.open_minor, currency, chosen),
+            "pay": money_text(incentive.pay_minor, currency, chosen),
+            "concession": money_text(incentive.concession_minor, currency, chosen),
+            "pay_by": date_text(incentive.pay_by_date, chosen),
             "invoices": [line["number"] for line in incentive.lines],
             "terms": incentive.terms,
-            "payment_instructions": settings.HUIKUAN_PAYMENT_INSTRUCTIONS,
-        }
-        text = render_to_string(f"collections/incentive_offer.{chosen}.txt", context).strip() + "\n"
-    subject, _blank, body = text.partition("\n")
-    return subject.strip()[:300], body.strip() + "\n"
+        },
+    )
+    return rendered.subject[:300], rendered.text.strip() + "\n"
 
 
 @transaction.atomic

@@ -723,29 +723,30 @@ def _email_contact(contacts: Iterable[Contact]) -> Contact | None:
 def _email_text(
     *, statement: Statement, contact: Contact, language: str, portal_url: str = ""
 ) -> tuple[str, str]:
-    """Return (subject, text) of the statement e-mail in the language."""
+    """Return (subject, text) of the statement e-mail in the language, from its editable template."""
     from huikuan.messaging.context import company_context, date_text, money_text
+    from huikuan.messaging.models import TemplateChannel
+    from huikuan.messaging.rendering import render_template
 
-    with translation.override(language):
-        subject = _("Statement of account %(month)s — %(customer)s") % {
+    rendered = render_template(
+        key=TEMPLATE_KEY,
+        channel=TemplateChannel.EMAIL,
+        language=language,
+        context={
             "month": f"{statement.period_end_date:%Y-%m}",
-            "customer": statement.customer.legal_name or statement.customer.name,
-        }
-        text = render_to_string(
-            "ledger/statement_email.txt",
-            {
-                "contact_name": contact.name,
-                "customer": statement.customer,
-                "company": company_context(),
-                "reference": statement_reference(statement),
-                "period_start": date_text(statement.period_start_date, language),
-                "period_end": date_text(statement.period_end_date, language),
-                "closing": money_text(statement.closing_minor, statement.currency, language),
-                "reply_days": REPLY_DAYS,
-                "portal_url": portal_url,
-            },
-        )
-    return subject[:300], text.strip() + "\n"
+            "contact_name": contact.name,
+            "customer_name": statement.customer.legal_name or statement.customer.name,
+            "customer_code": statement.customer.code,
+            "company": company_context(),
+            "reference": statement_reference(statement),
+            "period_start": date_text(statement.period_start_date, language),
+            "period_end": date_text(statement.period_end_date, language),
+            "closing": money_text(statement.closing_minor, statement.currency, language),
+            "reply_days": REPLY_DAYS,
+            "portal_url": portal_url,
+        },
+    )
+    return rendered.subject[:300], rendered.text.strip() + "\n"
 
 
 def _message(

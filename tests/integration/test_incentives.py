@@ -182,6 +182,23 @@ def test_the_offer_text_comes_from_the_template_in_the_customers_language(custom
         assert word in subject + text
 
 
+def test_the_offer_is_a_message_template_the_user_can_edit(customer):
+    from huikuan.messaging.defaults import template_edit
+    from huikuan.messaging.models import Template
+
+    incentive = discount(customer, None)
+    template_edit(
+        template=Template.objects.get(key="incentive-offer", channel="EMAIL", language="en"),
+        subject="{{ percent }} % for {{ customer_name }}",
+        body_text="Pay {{ pay }} by {{ pay_by }} for {{ invoices|join:' + ' }}.",
+    )
+
+    subject, text = incentive_text(incentive=incentive, language="en")
+
+    assert subject == f"2 % for {customer.legal_name or customer.name}"
+    assert text.startswith("Pay CNY 9,800.00 by ") and "INC1-A" in text
+
+
 def test_sending_queues_an_email_to_the_contact(customer):
     contact_create(customer=customer, name="Chen", email="chen@example.com", is_primary=True)
     incentive = discount(customer, None)

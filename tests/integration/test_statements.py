@@ -312,6 +312,36 @@ def test_the_monthly_issue_with_send_queues_each_statement_once_and_names_who_ca
     }
 
 
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_statement_email_is_a_message_template_the_user_can_edit(language):
+    from huikuan.messaging.defaults import template_edit
+    from huikuan.messaging.models import Template
+
+    shipped = statement_send(
+        statement=statement_build(
+            customer=june_customer(language=language), currency="CNY", period_end_date=JUNE
+        ),
+        now=NOW,
+    )
+    template = Template.objects.get(key="statement", channel="EMAIL", language=language)
+    template_edit(
+        template=template,
+        subject="{{ customer_name }}: {{ month }}",
+        body_text="Balance {{ closing }} ({{ reference }}), reply in {{ reply_days }} days.\n{{ company.name }}",
+    )
+    edited = statement_send(
+        statement=statement_build(
+            customer=june_customer("ST002", language=language), currency="CNY", period_end_date=JUNE
+        ),
+        now=NOW,
+    )
+
+    assert "ST-ST001-202406-CNY" in shipped.body_text and "华东机电设备有限公司" in shipped.subject
+    closing = "CNY 700.00" if language == "en" else "700.00 元"
+    assert edited.subject == "华东机电设备有限公司: 2024-06"
+    assert edited.body_text.startswith(f"Balance {closing} (ST-ST002-202406-CNY), reply in ")
+
+
 def test_sending_to_a_customer_without_an_email_address_says_so():
     statement = statement_build(customer=june_customer(email=""), currency="CNY", period_end_date=JUNE)
     with pytest.raises(StatementNoRecipient, match="no contact with an e-mail address"):
