@@ -27,7 +27,6 @@ mistake back into review.
 from __future__ import annotations
 
 import functools
-import json
 import sys
 import time
 from collections import Counter, defaultdict, deque
@@ -42,11 +41,10 @@ from typing import Any, NamedTuple
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import JSONField, Model, Q
+from django.db.models import Model, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from psycopg.types.json import Jsonb
 
 from huikuan.banking.matching import (
     AmountFit,
@@ -79,10 +77,18 @@ from huikuan.banking.models import (
     PayerAliasKind,
 )
 from huikuan.core.audit import audit_record, audit_snapshot
+from huikuan.core.bulk import (
+    chunked,
+    ids_reserve,
+    json_rows,
+    json_text,
+    rows_insert,
+    rows_update,
+    values_subquery,
+)
 from huikuan.core.errors import HuikuanError, NotFound
 from huikuan.core.models import AuditAction, AuditEntry
 from huikuan.core.money import Money, format_minor, to_minor
-from huikuan.core.tabular import chunked, ids_reserve, model_field, values_subquery
 from huikuan.customers.models import Customer
 from huikuan.ledger.allocation import OpenItem, allocation_order, plan_allocation
 from huikuan.ledger.models import Allocation, Invoice, Payment, PaymentMethod, ShortPayment
@@ -981,7 +987,7 @@ def _payments_write(
     adapt_date = functools.lru_cache(maxsize=1024)(connection.ops.adapt_datefield_value)
     now = timezone.now()
     stamp = connection.ops.adapt_datetimefield_value(now)
-    _rows_insert(
+    rows_insert(
         Payment,
         ("id", "customer", "received_date", "currency", "amount_minor", "unapplied_minor", "method",
          "reference", "payer_name", "external_id", "created_at"),
@@ -993,7 +999,7 @@ def _payments_write(
             for a in applies
         ],
     )  # fmt: skip
-    _rows_insert(
+    rows_insert(
         Allocation,
         ("payment", "invoice", "amount_minor", "allocation_date", "reverses", "created_at"),
         [
@@ -1008,7 +1014,7 @@ def _payments_write(
         refreshed = invoice_balances_refresh(ids, unless_changed={pk: read[pk].open_minor for pk in ids})
         if refreshed != len(ids):
             raise _BatchStale("an invoice was paid meanwhile")
-    _rows_insert(
+    rows_insert(
         ShortPayment,
         ("payment", "invoice", "currency", "short_minor", "event_date", "created_at"),
         [
@@ -1019,7 +1025,7 @@ def _payments_write(
     )
     actor = context.actor
     json_value = connection.ops.adapt_json_value
-    _rows_insert(
+    rows_insert(
         AuditEntry,
         ("at", "actor", "actor_label", "customer", "entity", "entity_id", "action", "before", "after"),
         [
@@ -1092,7 +1098,7 @@ def _lines_write(
             )
         )
     fields = ("status", "customer", "payment", "owner", "matched_at", "matched_by")
-    if _rows_update(BankStatementLine, fields, rows, unless_changed="status") != len(rows):
+    if rows_update(BankStatementLine, fields, rows, unless_changed="status") != len(rows):
         raise _BatchStale("a line was decided meanwhile")
     decided = [line for line, _status, _customer in updates if line.pk in proposals]
     if any(line.status != LineStatus.NEW for line in decided):
@@ -1117,7 +1123,7 @@ def _lines_write(
                 stamp,
             )
         )
-    _rows_insert(MatchProposal, ("line", "customer", "invoices", "confidence", "reasons", "created_at"), made)
+    rows_insert(MatchProposal, ("line", "customer", "invoices", "confidence", "reasons", "created_at"), made)
 
 
 def _aliases_learn(pairs: Sequence[tuple[str, str, int]]) -> int:
@@ -1146,99 +1152,15 @@ def _aliases_learn(pairs: Sequence[tuple[str, str, int]]) -> int:
         f"confirmations = {table}.confirmations + excluded.confirmations, "
         "last_confirmed_at = excluded.last_confirmed_at"
     )
-    source, values = _json_rows(
+    source, values = json_rows(
         PayerAlias, ("kind", "value", "customer", "confirmations", "last_confirmed_at")
     )
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {', '.join(values)} FROM {source} WHERE true {upsert}",
-            [_json_text(rows)],
+            [json_text(rows)],
         )
     return sum(wanted.values())
-
-
-def _json_rows(model: type[Model], fields: Sequence[str]) -> tuple[str, list[str]]:
-    """Return a FROM item reading rows from one JSON text parameter (a list of lists, see
-    _json_text), and the SQL of each of their values as the model's fields.
-
-    One statement with one parameter, where a statement a row (SQLite) or a list adapted element
-    by element (PostgreSQL) would cost the matching process more than the writing costs the
-    database; on SQLite, each statement also lets the weighing thread take the interpreter.
-    """
-    concrete = [model_field(model, name) for name in fields]
-    if connection.vendor == "postgresql":
-        return "json_array_elements(%s::json) AS r", [
-            f"(r -> {index})"
-            if isinstance(field, JSONField)
-            else f"(r ->> {index})::{field.db_type(connection)}"
-            for index, field in enumerate(concrete)
-        ]
-    return "json_each(%s) AS r", [f"(r.value ->> {index})" for index in range(len(concrete))]
-
-
-def _json_text(rows: Sequence[Sequence[Any]]) -> str:
-    """The rows of database-ready values as one JSON text for _json_rows."""
-    return json.dumps(rows, default=_json_default, ensure_ascii=False)
-
-
-def _json_default(value: Any) -> Any:
-    """A JSON column's value adapted for PostgreSQL as its content; dates and times as text."""
-    return value.obj if isinstance(value, Jsonb) else str(value)
-
-
-def _rows_update(
-    model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]], *, unless_changed: str
-) -> int:
-    """Update rows by primary key, each only if field ``unless_changed`` still holds the value read.
-
-    Each row is the new values, then the key, then the value read; one statement (_json_rows),
-    joined by key. Returns how many rows were updated. The keys' range is given as well: a
-    batch's lines are neighbours, and PostgreSQL's planner then reads them by index instead of
-    hashing the whole table each batch.
-    """
-    if not rows:
-        return 0
-    quote = connection.ops.quote_name
-    key = model._meta.pk
-    assert key is not None
-    names = [f"v{index}" for index in range(len(fields))] + ["k", "was"]
-    source, values = _json_rows(model, [*fields, key.name, unless_changed])
-    table = quote(model._meta.db_table)
-    column = f"{table}.{quote(str(key.column))}"
-    assignments = ", ".join(
-        f"{quote(str(model_field(model, name).column))} = u.{alias}"
-        for name, alias in zip(fields, names, strict=False)
-    )
-    columns = ", ".join(f"{value} AS {alias}" for value, alias in zip(values, names, strict=True))
-    checked = f"{table}.{quote(str(model_field(model, unless_changed).column))}"
-    keys = [row[-2] for row in rows]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET {assignments} FROM (SELECT {columns} FROM {source}) AS u "
-            f"WHERE {column} = u.k AND {checked} = u.was AND {column} BETWEEN %s AND %s",
-            [_json_text(rows), min(keys), max(keys)],
-        )
-        return int(cursor.rowcount)
-
-
-def _rows_insert(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Insert rows of database-ready values: PostgreSQL copies them in (several times faster
-    than a statement a row), SQLite takes them in one statement (_json_rows)."""
-    if not rows:
-        return
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    columns = ", ".join(quote(str(model_field(model, name).column)) for name in fields)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        source, values = _json_rows(model, fields)
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {', '.join(values)} FROM {source}", [_json_text(rows)]
-        )
 
 
 # --- review ---------------------------------------------------------------------------------

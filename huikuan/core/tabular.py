@@ -15,10 +15,9 @@ import codecs
 import csv
 import functools
 import io
-import json
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -27,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Field, Model
 
+from huikuan.core.bulk import CHUNK_ROWS
 from huikuan.core.errors import HuikuanError
 from huikuan.core.money import (
     CURRENCY_EXPONENTS,
@@ -46,7 +45,6 @@ CSV_SUFFIXES = {".csv", ".txt"}
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 #: Problems an import keeps in full; beyond this only the count grows.
 PROBLEMS_KEPT = 1000
-CHUNK_ROWS = 5000
 
 
 class CellError(ValueError):
@@ -628,137 +626,3 @@ def _sqlite_cache(megabytes: int = 256) -> Iterator[None]:
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA cache_size = {int(before)}")
-
-
-def model_field(model: type[Model], name: str) -> Field:
-    """Return a model's concrete field by name or attname (``customer`` or ``customer_id``)."""
-    field = model._meta.get_field(name)
-    if not isinstance(field, Field):
-        raise TypeError(f"{model.__name__}.{name} is not a concrete field")
-    return field
-
-
-def _column(model: type[Model], name: str) -> str:
-    column = model_field(model, name).column
-    if column is None:
-        raise TypeError(f"{model.__name__}.{name} has no column")
-    return column
-
-
-def rows_insert(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Insert rows of database-ready values with one executemany.
-
-    For imports only: a million model instances and their per-row SQL would cost a minute;
-    values must already be adapted (``connection.ops.adapt_*``) and validated by the caller.
-    """
-    if not rows:
-        return
-    meta = model._meta
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(_column(model, name)) for name in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})", rows)
-
-
-def rows_update(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Update rows by primary key with one executemany; each row is the new values, then the key."""
-    if not rows:
-        return
-    meta = model._meta
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(_column(model, name))} = %s" for name in fields)
-    key = _column(model, meta.pk.name if meta.pk else "id")
-    with connection.cursor() as cursor:
-        cursor.executemany(f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(key)} = %s", rows)
-
-
-@contextmanager
-def indexes_deferred(model: type[Model]) -> Iterator[None]:
-    """Drop a table's secondary indexes on SQLite for a bulk load and build them again after it.
-
-    SQLite builds an index from a million rows in a fraction of the time it takes to update
-    it a row at a time. Only inside a transaction: a rollback restores the indexes with
-    everything else, and readers (WAL) keep seeing the indexed table until the commit. Other
-    databases keep their indexes.
-    """
-    if connection.vendor != "sqlite":
-        yield
-        return
-    if not connection.in_atomic_block:
-        raise RuntimeError("indexes_deferred needs a transaction")
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        # Unique constraints and the primary key (sql IS NULL) stay: they guard the data.
-        cursor.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL "
-            "AND sql NOT LIKE 'CREATE UNIQUE%%'",
-            [table],
-        )
-        indexes = cursor.fetchall()
-        for name, _sql in indexes:
-            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
-    yield
-    with connection.cursor() as cursor:
-        for _name, sql in indexes:
-            cursor.execute(sql)
-
-
-def values_subquery(values: Sequence[int] | Sequence[str]) -> tuple[str, list[str]]:
-    """Return SQL selecting the values, and its single parameter.
-
-    Thousands of values as separate parameters cost more to bind than the query costs to run,
-    and a list passed as an array is adapted element by element in Python: integers go as one
-    array literal on PostgreSQL, text (and anything on SQLite) as one JSON document.
-    """
-    listed: list[Any] = list(values)
-    if connection.vendor != "postgresql":
-        return "SELECT value FROM json_each(%s)", [json.dumps(listed)]
-    if listed and not isinstance(listed[0], int):
-        return "SELECT json_array_elements_text(%s::json)", [json.dumps(listed)]
-    return "SELECT unnest(%s::bigint[])", [integers_literal(listed)]
-
-
-def integers_literal(values: Iterable[int]) -> str:
-    """Return PostgreSQL's text of an integer array ("{1,2,3}"), to pass as one ``::bigint[]`` parameter."""
-    return "{" + ",".join(str(int(value)) for value in values) + "}"
-
-
-def ids_reserve(model: type[Model], count: int) -> list[int]:
-    """Return ``count`` new primary keys for rows the caller inserts with them, in its transaction.
-
-    Knowing the keys before the rows exist lets rows that point at them be written first, and
-    spares reading the keys back. PostgreSQL draws them from the table's sequence; SQLite, whose
-    transactions take the write lock at BEGIN (settings), continues the table's AUTOINCREMENT
-    counter, which the inserted rows then move on.
-    """
-    if count <= 0:
-        return []
-    meta = model._meta
-    assert meta.pk is not None
-    table, column = meta.db_table, str(meta.pk.column)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # The sequence looked up once (a scalar subquery), the keys read back as one text.
-            cursor.execute(
-                "SELECT string_agg(nextval((SELECT pg_get_serial_sequence(%s, %s))::regclass)::text, ',') "
-                "FROM generate_series(1, %s)",
-                [connection.ops.quote_name(table), column, count],
-            )
-            return [int(key) for key in cursor.fetchone()[0].split(",")]
-        if not connection.in_atomic_block:
-            raise RuntimeError("ids_reserve needs a transaction")
-        quote = connection.ops.quote_name
-        cursor.execute(
-            f"SELECT MAX(n) FROM (SELECT seq AS n FROM sqlite_sequence WHERE name = %s "
-            f"UNION ALL SELECT MAX({quote(column)}) FROM {quote(table)})",
-            [table],
-        )
-        start = int(cursor.fetchone()[0] or 0) + 1
-    return list(range(start, start + count))
-
-
-def chunked(items: Sequence[Any], size: int = CHUNK_ROWS) -> Iterator[Sequence[Any]]:
-    """Yield consecutive slices of at most ``size`` items (for IN lists and batched writes)."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

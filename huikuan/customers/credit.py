@@ -26,9 +26,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from huikuan.core.audit import audit_record, audit_snapshot
+from huikuan.core.bulk import table_rows_insert
 from huikuan.core.errors import HuikuanError
 from huikuan.core.models import AuditAction
-from huikuan.customers.bulk import rows_write
 from huikuan.customers.models import (
     CreditOverride,
     CreditRating,
@@ -564,7 +564,7 @@ RATING_COLUMNS = (
 
 
 def _ratings_write(rows: list[tuple[Any, ...]]) -> None:
-    rows_write("customers_creditrating", RATING_COLUMNS, rows)
+    table_rows_insert("customers_creditrating", RATING_COLUMNS, rows)
 
 
 def _customers_update(
@@ -612,7 +612,7 @@ def _customers_update(
                         [grade, rated, *params],
                     )
     # The audit trail is append-only; these rows are what audit_record would write, in bulk.
-    rows_write(
+    table_rows_insert(
         "core_auditentry",
         ("at", "actor_label", "customer_id", "entity", "entity_id", "action", "before", "after"),
         audits,
@@ -637,7 +637,7 @@ def _customers_update_copied(
             "(id bigint PRIMARY KEY, score smallint, grade varchar(1), rated varchar(1)) ON COMMIT DROP"
         )
         cursor.execute("TRUNCATE credit_customer_change")
-    rows_write("credit_customer_change", ("id", "score", "grade", "rated"), changed)
+    table_rows_insert("credit_customer_change", ("id", "score", "grade", "rated"), changed)
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE customers_customer c SET credit_score = u.score, grade = u.grade, rated_grade = u.rated "

@@ -21,6 +21,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
+from huikuan.core.bulk import model_field, rows_insert, rows_update
 from huikuan.core.tabular import (
     CellError,
     Column,
@@ -33,9 +34,6 @@ from huikuan.core.tabular import (
     currency_parse,
     import_run,
     integer_parse,
-    model_field,
-    rows_insert,
-    rows_update,
 )
 from huikuan.customers.models import Contact, ContactRole, Customer
 

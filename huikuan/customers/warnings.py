@@ -21,7 +21,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext_lazy
 
-from huikuan.customers.bulk import rows_insert_returning, rows_write
+from huikuan.core.bulk import rows_insert_returning, table_rows_insert
 from huikuan.customers.models import CreditWarning, Customer, CustomerStatus, WarningCause
 from huikuan.customers.rating import is_downgrade
 
@@ -122,7 +122,7 @@ def warning_causes(
 
 def warnings_raise(*, as_of: date, figures: Mapping[int, Figures], outcomes: Iterable[RatingOutcome]) -> int:
     """Raise a task for each cause that newly stands, clear the causes gone. Returns tasks raised."""
-    from huikuan.collections.models import TaskKind
+    from huikuan.collections.models import Task, TaskKind
     from huikuan.customers.credit import Figures as EmptyFigures
 
     by_customer = {outcome.customer_id: outcome for outcome in outcomes}
@@ -170,12 +170,12 @@ def warnings_raise(*, as_of: date, figures: Mapping[int, Figures], outcomes: Ite
                  json.dumps([{"cause": cause}, *standing[(customer_id, cause)]]))
             )  # fmt: skip
         task_ids = rows_insert_returning(
-            "collections_task",
+            Task,
             ("created_at", "updated_at", "kind", "status", "customer_id", "assignee_id", "due_date", "title",
              "script", "evidence"),
             rows,
         )  # fmt: skip
-        rows_write(
+        table_rows_insert(
             "customers_creditwarning",
             ("customer_id", "cause", "raised_on", "evidence", "task_id"),
             [

@@ -21,6 +21,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from huikuan.core.bulk import chunked, indexes_deferred, rows_insert, rows_update
 from huikuan.core.money import format_minor
 from huikuan.core.tabular import (
     CellError,
@@ -30,13 +31,9 @@ from huikuan.core.tabular import (
     Table,
     amount_minor_parse,
     cell_text,
-    chunked,
     currency_parse,
     date_parse,
     import_run,
-    indexes_deferred,
-    rows_insert,
-    rows_update,
 )
 from huikuan.customers.imports import customers_insert
 from huikuan.customers.models import Customer

@@ -25,10 +25,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from huikuan.core.audit import audit_record, audit_snapshot
+from huikuan.core.bulk import integers_literal, values_subquery
 from huikuan.core.errors import HuikuanError, NotFound
 from huikuan.core.models import AuditAction
 from huikuan.core.money import Money, normalise_currency
-from huikuan.core.tabular import integers_literal, values_subquery
 from huikuan.customers.models import Customer
 from huikuan.ledger.allocation import OpenItem, allocation_order, plan_allocation
 from huikuan.ledger.models import (
