@@ -69,6 +69,15 @@ def _actor(user: Any) -> Any:
 # --- links -------------------------------------------------------------------------------
 
 
+def portal_key_new() -> str:
+    """Return a new link key: never one starting with "-", whose prefix the command line
+    (``huikuan portal revoke PREFIX``) would take for an option."""
+    while True:
+        key = secrets.token_urlsafe(KEY_BYTES)
+        if not key.startswith("-"):
+            return key
+
+
 @transaction.atomic
 def portal_link_create(
     *, customer: Customer, user: Any = None, days: int | None = None, now: datetime | None = None
@@ -83,7 +92,7 @@ def portal_link_create(
         raise PortalError(
             _("A portal link is valid for 1 to %(max)s days.") % {"max": MAX_LINK_DAYS}, code="days_invalid"
         )
-    key = secrets.token_urlsafe(KEY_BYTES)
+    key = portal_key_new()
     link = PortalLink.objects.create(
         customer=customer,
         key_digest=_digest(key),

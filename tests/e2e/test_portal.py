@@ -127,6 +127,15 @@ def test_a_link_is_found_by_its_prefix_or_whole_key_and_a_short_prefix_is_refuse
         portal_link_get(prefix="zzzzzzzz")
 
 
+def test_no_key_starts_with_a_dash_that_the_command_line_would_take_for_an_option():
+    from huikuan.portal.services import portal_key_new
+
+    keys = [portal_key_new() for _ in range(3000)]  # a plain draw starts one in 64 with "-"
+
+    assert not [key for key in keys if key.startswith("-")]
+    assert len(set(keys)) == len(keys) and all(len(key) == 43 for key in keys)
+
+
 def test_the_command_prints_a_link_that_works_and_revokes_it_by_prefix(client, mine, settings):
     settings.HUIKUAN_BASE_URL = "https://ar.example.com"
     out = StringIO()
