@@ -987,6 +987,8 @@ def _payments_write(
     adapt_date = functools.lru_cache(maxsize=1024)(connection.ops.adapt_datefield_value)
     now = timezone.now()
     stamp = connection.ops.adapt_datetimefield_value(now)
+    # one_statement: the weighing thread is busy meanwhile, and SQLite's executemany would wait
+    # for the interpreter after every row (core.bulk).
     rows_insert(
         Payment,
         ("id", "customer", "received_date", "currency", "amount_minor", "unapplied_minor", "method",
@@ -998,6 +1000,7 @@ def _payments_write(
              EXTERNAL_ID.format(line=a.line.pk), stamp)
             for a in applies
         ],
+        one_statement=True,
     )  # fmt: skip
     rows_insert(
         Allocation,
@@ -1007,6 +1010,7 @@ def _payments_write(
             for a in applies
             for pk, take in a.plan
         ],
+        one_statement=True,
     )
     read = {row.invoice_id: row for a in applies for row in open_rows.get(a.customer_id, ())}
     touched = sorted({pk for a in applies for pk, _take in a.plan})
@@ -1022,6 +1026,7 @@ def _payments_write(
             for a in applies
             for pk, short in a.shorts
         ],
+        one_statement=True,
     )
     actor = context.actor
     json_value = connection.ops.adapt_json_value
@@ -1057,6 +1062,7 @@ def _payments_write(
             )
             for a in applies
         ],
+        one_statement=True,
     )
     summary = context.summary
     summary.payments += len(applies)
@@ -1098,7 +1104,7 @@ def _lines_write(
             )
         )
     fields = ("status", "customer", "payment", "owner", "matched_at", "matched_by")
-    if rows_update(BankStatementLine, fields, rows, unless_changed="status") != len(rows):
+    if rows_update(BankStatementLine, fields, rows, unless_changed="status", one_statement=True) != len(rows):
         raise _BatchStale("a line was decided meanwhile")
     decided = [line for line, _status, _customer in updates if line.pk in proposals]
     if any(line.status != LineStatus.NEW for line in decided):
@@ -1123,7 +1129,12 @@ def _lines_write(
                 stamp,
             )
         )
-    rows_insert(MatchProposal, ("line", "customer", "invoices", "confidence", "reasons", "created_at"), made)
+    rows_insert(
+        MatchProposal,
+        ("line", "customer", "invoices", "confidence", "reasons", "created_at"),
+        made,
+        one_statement=True,
+    )
 
 
 def _aliases_learn(pairs: Sequence[tuple[str, str, int]]) -> int:

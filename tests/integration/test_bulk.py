@@ -1,5 +1,5 @@
 """The set-based writers every bulk path goes through: what goes in comes back out, on SQLite
-(one JSON statement) and PostgreSQL (COPY, JSON on the server) alike."""
+(executemany, or one JSON statement) and PostgreSQL (COPY, JSON on the server) alike."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from huikuan.customers.models import Order, OrderStatus
 from tests.factories import make_customer
 
 pytestmark = pytest.mark.django_db
+both_ways = pytest.mark.parametrize("one_statement", [False, True], ids=["executemany", "one-statement"])
 
 FIELDS = ("number", "customer", "order_date", "currency", "amount_minor", "status", "description", "created_at",
           "updated_at")  # fmt: skip
@@ -54,14 +55,15 @@ def order_row(customer, number: str, *, day: date, amount: int, text: str) -> tu
     )
 
 
+@both_ways
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.tuples(days, amounts, texts), min_size=1, max_size=20))
-def test_what_goes_in_comes_back_out_exactly(customer, rows):
+def test_what_goes_in_comes_back_out_exactly(customer, one_statement, rows):
     Order.objects.all().delete()
     written = [order_row(customer, f"SO-{n}", day=day, amount=amount, text=text) for n, (day, amount, text) in
                enumerate(rows)]  # fmt: skip
 
-    rows_insert(Order, FIELDS, written)
+    rows_insert(Order, FIELDS, written, one_statement=one_statement)
 
     stored = list(
         Order.objects.order_by("id").values_list("number", "order_date", "amount_minor", "description")
@@ -99,13 +101,14 @@ def test_reserved_keys_are_new_and_the_rows_written_with_them_take_them(customer
     assert after[0] > max(keys)
 
 
-def test_an_update_writes_each_row_and_counts_them(customer):
+@both_ways
+def test_an_update_writes_each_row_and_counts_them(customer, one_statement):
     rows_insert(Order, FIELDS, [order_row(customer, f"U-{n}", day=date(2026, 2, 1), amount=n, text="a") for n in
                                 range(4)])  # fmt: skip
     keys = list(Order.objects.order_by("id").values_list("pk", flat=True))
 
-    updated = rows_update(Order, ("amount_minor", "description"), [(100 + n, f"b{n}", key) for n, key in
-                                                                    enumerate(keys[:3])])  # fmt: skip
+    changes = [(100 + n, f"b{n}", key) for n, key in enumerate(keys[:3])]
+    updated = rows_update(Order, ("amount_minor", "description"), changes, one_statement=one_statement)
 
     assert updated == 3
     assert list(Order.objects.order_by("id").values_list("amount_minor", "description")) == [
@@ -113,7 +116,8 @@ def test_an_update_writes_each_row_and_counts_them(customer):
     ]  # fmt: skip
 
 
-def test_a_guarded_update_leaves_a_row_someone_changed_meanwhile(customer):
+@both_ways
+def test_a_guarded_update_leaves_a_row_someone_changed_meanwhile(customer, one_statement):
     rows_insert(Order, FIELDS, [order_row(customer, f"G-{n}", day=date(2026, 3, 1), amount=n, text="") for n in
                                 range(3)])  # fmt: skip
     first, second, third = Order.objects.order_by("id")
@@ -124,6 +128,7 @@ def test_a_guarded_update_leaves_a_row_someone_changed_meanwhile(customer):
         ("status",),
         [(OrderStatus.INVOICED, order.pk, OrderStatus.OPEN) for order in (first, second, third)],
         unless_changed="status",
+        one_statement=one_statement,
     )
 
     assert updated == 2
@@ -132,20 +137,28 @@ def test_a_guarded_update_leaves_a_row_someone_changed_meanwhile(customer):
     ]  # fmt: skip
 
 
-def test_a_duplicate_key_is_djangos_integrity_error_and_writes_nothing(customer):
+@both_ways
+def test_a_duplicate_key_is_djangos_integrity_error_and_writes_nothing(customer, one_statement):
     rows_insert(Order, FIELDS, [order_row(customer, "DUP", day=date(2026, 4, 1), amount=1, text="")])
 
+    numbers = ["D-0", "D-1", "D-2", "DUP"]
+    rows = [
+        order_row(customer, number, day=date(2026, 4, 1), amount=n, text="")
+        for n, number in enumerate(numbers)
+    ]
     with pytest.raises(IntegrityError), transaction.atomic():
-        rows_insert(Order, FIELDS, [order_row(customer, f"D-{n}", day=date(2026, 4, 1), amount=n, text="") for n in
-                                    range(3)] + [order_row(customer, "DUP", day=date(2026, 4, 1), amount=9, text="")])  # fmt: skip
+        rows_insert(Order, FIELDS, rows, one_statement=one_statement)
 
     assert list(Order.objects.values_list("number", flat=True)) == ["DUP"]
 
 
-def test_a_table_without_a_model_takes_rows_by_its_column_names(customer):
+@both_ways
+def test_a_table_without_a_model_takes_rows_by_its_column_names(customer, one_statement):
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("CREATE TEMPORARY TABLE bulk_probe (id bigint PRIMARY KEY, label varchar(20))")
-        table_rows_insert("bulk_probe", ("id", "label"), [(1, "一"), (2, 'two "2"'), (3, None)])
+        table_rows_insert(
+            "bulk_probe", ("id", "label"), [(1, "一"), (2, 'two "2"'), (3, None)], one_statement=one_statement
+        )
         cursor.execute("SELECT id, label FROM bulk_probe ORDER BY id")
         rows = cursor.fetchall()
         cursor.execute("DROP TABLE bulk_probe")
