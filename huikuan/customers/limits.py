@@ -25,6 +25,7 @@ from huikuan.core.money import Money, TooManyDecimals, from_minor, to_minor
 from huikuan.customers.models import Customer
 from huikuan.customers.orders import orders_open_minor
 from huikuan.ledger.models import Invoice
+from huikuan.messaging.context import amount_text
 
 APPROVE, LIMITED, HOLD = "approve", "limited", "hold"
 
@@ -112,7 +113,7 @@ def credit_check(*, customer: Customer, amount: Money, as_of: date) -> dict[str,
             allowed = cap
             reasons.append(
                 _("Limited supply up to %(cap)s %(currency)s")
-                % {"cap": status["limit"]["amount"], "currency": currency}
+                % {"cap": amount_text(cap, currency), "currency": currency}
             )
     # 前帐未清,不谈下回交易: overdue beyond the tolerance stops new business.
     limit_amount = tolerance_amount()
@@ -126,7 +127,7 @@ def credit_check(*, customer: Customer, amount: Money, as_of: date) -> dict[str,
                     "Overdue %(amount)s %(currency)s, due since %(date)s (%(days)s days; tolerance %(tolerance)s days)"
                 )
                 % {
-                    "amount": from_minor(overdue_minor, overdue_currency),
+                    "amount": amount_text(overdue_minor, overdue_currency),
                     "currency": overdue_currency,
                     "date": oldest.isoformat(),
                     "days": (as_of - oldest).days,
@@ -142,8 +143,8 @@ def credit_check(*, customer: Customer, amount: Money, as_of: date) -> dict[str,
         exposure = exposure_minor(customer=customer)
         headroom = customer.credit_limit_minor - exposure
         figures = {
-            "limit": from_minor(customer.credit_limit_minor, currency),
-            "exposure": from_minor(exposure, currency),
+            "limit": amount_text(customer.credit_limit_minor, currency),
+            "exposure": amount_text(exposure, currency),
             "currency": currency,
         }
         if headroom <= 0:
@@ -153,7 +154,7 @@ def credit_check(*, customer: Customer, amount: Money, as_of: date) -> dict[str,
             allowed = headroom
             reasons.append(
                 _("Over the limit: exposure %(exposure)s of limit %(limit)s %(currency)s leaves %(headroom)s")
-                % {**figures, "headroom": from_minor(headroom, currency)}
+                % {**figures, "headroom": amount_text(headroom, currency)}
             )
     if decision != HOLD and allowed <= 0:
         decision = HOLD

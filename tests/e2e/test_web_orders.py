@@ -60,7 +60,7 @@ def test_an_order_over_the_headroom_is_limited_to_it_with_the_reason(rep, custom
     html = check(signed_in_client(rep), customer, "26000", htmx=True).content.decode()
 
     assert "supply up to 20,000.00 CNY" in html
-    assert "leaves 20000.00" in html
+    assert "exposure 30,000.00 of limit 50,000.00 CNY leaves 20,000.00" in html  # amounts grouped
 
 
 def test_money_overdue_holds_the_order_and_says_since_when(rep, customer, today):
