@@ -634,13 +634,31 @@ def demo_data_exists() -> bool:
 
 @transaction.atomic
 def demo_data_delete() -> int:
-    """Delete the demo customers and everything recorded against them; other data stays."""
+    """Delete the demo customers and everything recorded against them; other data stays.
+
+    The demo bank account's statements go too, so that a new portfolio gets its month imported
+    again; a line of another account that was matched to a demo customer goes back to unmatched.
+    """
+    from huikuan.banking.demo import DEMO_BANK_ACCOUNT_NAME, DEMO_BANK_IBAN
+    from huikuan.banking.models import BankStatement, BankStatementLine, LineStatus
+    from huikuan.collections.incentive_models import Incentive
+    from huikuan.collections.legal_models import LegalHandover
     from huikuan.collections.models import Dispute, InstalmentPlan, Interaction, PromiseToPay, Task
-    from huikuan.dunning.models import Charge, DunningAction, DunningActionInvoice
+    from huikuan.customers.models import Order
+    from huikuan.dunning.models import Charge, DunningAction, DunningActionInvoice, DunningRun
     from huikuan.ledger.models import Statement
     from huikuan.messaging.models import OutboxMessage
 
     customer_ids = list(demo_customers().values_list("pk", flat=True))
+    demo_account = {"account__name": DEMO_BANK_ACCOUNT_NAME, "account__account_number": DEMO_BANK_IBAN}
+    BankStatementLine.objects.filter(**demo_account).delete()
+    BankStatement.objects.filter(**demo_account).delete()
+    BankStatementLine.objects.filter(customer_id__in=customer_ids).update(
+        customer=None, payment=None, status=LineStatus.NEW, matched_at=None, matched_by=None
+    )
+    Incentive.objects.filter(customer_id__in=customer_ids).delete()
+    LegalHandover.objects.filter(customer_id__in=customer_ids).delete()
+    Order.objects.filter(customer_id__in=customer_ids).delete()
     Task.objects.filter(customer_id__in=customer_ids).delete()
     PromiseToPay.objects.filter(customer_id__in=customer_ids).delete()
     Dispute.objects.filter(invoice__customer_id__in=customer_ids).delete()
@@ -660,6 +678,9 @@ def demo_data_delete() -> int:
     Payment.objects.filter(customer_id__in=customer_ids).delete()
     Contact.objects.filter(customer_id__in=customer_ids).delete()
     deleted, _ = Customer.objects.filter(pk__in=customer_ids).delete()
+    if not Customer.objects.exists():
+        # Only the demo was here: its run log goes too, so the new portfolio's days are run again.
+        DunningRun.objects.all().delete()
     return deleted
 
 

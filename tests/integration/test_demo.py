@@ -193,6 +193,39 @@ def test_reset_removes_only_demo_data_and_rebuilds_it():
     assert Invoice.objects.count() == invoices
 
 
+def test_reset_after_the_demo_was_used_rebuilds_it_with_its_bank_month_and_dunning_days():
+    from huikuan.banking.models import BankStatementLine
+    from huikuan.collections.incentives import incentive_offer
+    from huikuan.collections.legal import handover_create
+    from huikuan.core.demo import demo_customers
+    from huikuan.customers.models import Order
+    from huikuan.customers.orders import order_create
+    from huikuan.dunning.models import DunningRun
+
+    demo("--seed", "1", "--customers", "8")
+    lines = BankStatementLine.objects.count()
+    runs = DunningRun.objects.count()
+    assert lines and runs and BankStatementLine.objects.filter(customer__in=demo_customers()).exists()
+    # What someone trying the demo does: an order, a discount offer, a hand-over to a lawyer.
+    owing = [invoice for invoice in Invoice.objects.filter(open_minor__gt=0).select_related("customer")]
+    first, second = owing[0], next(i for i in owing if i.customer_id != owing[0].customer_id)
+    order_create(
+        customer=first.customer, number="SO-TRY", order_date=AS_OF, amount=Money.of("10", first.currency)
+    )
+    incentive_offer(customer=first.customer, user=None, kind="DISCOUNT", invoices=[first], pay_by_date=AS_OF,
+                    offered_date=AS_OF, discount_percent="2")  # fmt: skip
+    handover_create(customer=second.customer, user=None, kind="LAWYER", agent_name="律所",
+                    commission_percent=10, handed_over_date=AS_OF)  # fmt: skip
+
+    output = demo("--seed", "1", "--customers", "8", "--reset")
+
+    assert "Deleted the previous demo portfolio." in output
+    assert BankStatementLine.objects.count() == lines  # the month imported again, once
+    assert DunningRun.objects.count() == runs and "has already run" not in output
+    assert not Order.objects.exists()
+    assert Customer.objects.count() == 8
+
+
 def test_the_shortcut_agrees_with_the_ledger_services_replayed_one_write_at_a_time():
     """The bulk demo and the services follow one allocation rule: replaying the plan through
     invoice_issue, payment_record, credit notes, write-offs and cancellations gives the same books."""

@@ -72,6 +72,9 @@ class Command(BaseCommand):
 
         if options["reset"] and demo_data_exists():
             demo_data_delete()
+            # The month's bank file was made from the previous portfolio's invoices.
+            for path in (settings.HUIKUAN_HOME / "bank").glob("demo-statement-*.xml"):
+                path.unlink()
             self.stdout.write(_("Deleted the previous demo portfolio."))
         if demo_data_exists():
             self.stdout.write(_("The demo portfolio is already there; use --reset to build it again."))
