@@ -19,6 +19,7 @@ from huikuan.core.demo import (
     DEMO_USERNAME,
     DemoDataConflict,
     demo_collections_seed,
+    demo_customers,
     demo_customers_assign,
     demo_data_delete,
     demo_data_exists,
@@ -152,12 +153,21 @@ class Command(BaseCommand):
         from huikuan.banking.matching_service import bank_match
         from huikuan.banking.models import BankAccount
         from huikuan.banking.services import bank_account_create, bank_import
+        from huikuan.ledger.models import Invoice
 
         if not BankAccount.objects.filter(name=DEMO_BANK_ACCOUNT_NAME).exists():
             bank_account_create(name=DEMO_BANK_ACCOUNT_NAME, account_number=DEMO_BANK_IBAN, currency="CNY")
         folder = settings.HUIKUAN_HOME / "bank"
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"demo-statement-{as_of:%Y-%m}.xml"
+        # The file is made once per portfolio (its first invoice's key names it): made again from
+        # what is open after the month was applied, it would pay the same invoices twice.
+        first_invoice = (
+            Invoice.objects.filter(customer__in=demo_customers())
+            .order_by("pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        path = folder / f"demo-statement-{as_of:%Y-%m}-{first_invoice}.xml"
         if not path.exists():
             path.write_bytes(demo_bank_statement_xml(as_of=as_of, credits=demo_bank_credits(as_of=as_of)))
         imported = bank_import(path=path)
