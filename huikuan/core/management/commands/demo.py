@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
 
 from django.conf import settings
@@ -159,15 +160,15 @@ class Command(BaseCommand):
             bank_account_create(name=DEMO_BANK_ACCOUNT_NAME, account_number=DEMO_BANK_IBAN, currency="CNY")
         folder = settings.HUIKUAN_HOME / "bank"
         folder.mkdir(parents=True, exist_ok=True)
-        # The file is made once per portfolio (its first invoice's key names it): made again from
+        # The file is made once per portfolio, named after what its invoices are: made again from
         # what is open after the month was applied, it would pay the same invoices twice.
-        first_invoice = (
-            Invoice.objects.filter(customer__in=demo_customers())
-            .order_by("pk")
-            .values_list("pk", flat=True)
-            .first()
-        )
-        path = folder / f"demo-statement-{as_of:%Y-%m}-{first_invoice}.xml"
+        invoices = Invoice.objects.filter(customer__in=demo_customers()).order_by("number")
+        portfolio = hashlib.sha256(
+            "\n".join(
+                f"{number} {amount}" for number, amount in invoices.values_list("number", "amount_minor")
+            ).encode()
+        ).hexdigest()[:12]
+        path = folder / f"demo-statement-{as_of:%Y-%m}-{portfolio}.xml"
         if not path.exists():
             path.write_bytes(demo_bank_statement_xml(as_of=as_of, credits=demo_bank_credits(as_of=as_of)))
         imported = bank_import(path=path)
